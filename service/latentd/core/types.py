@@ -1,0 +1,104 @@
+"""Plain data passed between the edge and the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+
+class IndexState(Enum):
+    NONE = "none"  # nothing to search (a sentence model)
+    EXACT = "exact"  # brute force only
+    BUILDING = "building"  # brute force while the HNSW index is built
+    HNSW = "hnsw"  # HNSW candidates, reranked exactly
+
+
+class AnalogyMethod(Enum):
+    COSADD = "cosadd"
+    COSMUL = "cosmul"
+
+
+class InterpolationPath(Enum):
+    LERP = "lerp"
+    SLERP = "slerp"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One operand: exactly one of key, text or vector, with an optional weight."""
+
+    key: str | None = None
+    text: str | None = None
+    vector: np.ndarray | None = None
+    weight: float | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """How a term became a vector: the key used, and tokens of a text the space lacks."""
+
+    input: str = ""
+    key: str = ""
+    unknown_tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    exact: bool = False
+    ef: int = 0  # 0: the index's default
+    restrict: int = 0  # 0: every key is a candidate
+    include_inputs: bool = False
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    key: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Neighbours of one query, and the terms it was built from."""
+
+    neighbors: list[Neighbor]
+    resolved: list[list[Resolved]]  # one list per term group (positive, negative / query)
+    searched_with: IndexState
+
+
+@dataclass(frozen=True)
+class Encoded:
+    vectors: np.ndarray  # (n, dim) float32
+    truncated: list[bool]
+    unknown_tokens: list[list[str]]
+
+
+@dataclass(frozen=True)
+class InterpolationPoint:
+    t: float
+    vector: np.ndarray
+    neighbors: list[Neighbor]
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    points: list[InterpolationPoint]
+    start: Resolved
+    end: Resolved
+    searched_with: IndexState
+
+
+@dataclass(frozen=True)
+class SimilarityMatrix:
+    scores: np.ndarray  # (len(a), len(b)) float32
+    a: list[Resolved]
+    b: list[Resolved]
+
+
+@dataclass(frozen=True)
+class OddOneOut:
+    index: int
+    key: str
+    score: float
+    terms: list[Resolved] = field(default_factory=list)

@@ -1,0 +1,515 @@
+"""The ``latent`` command: analogies, neighbours and embeddings from a shell.
+
+    latent analogy king - man + woman
+    latent nearest frog
+    latent interpolate cat dog --steps 5 --path slerp
+    latent similarity "a cat sat" "a kitten rested" --space all-minilm-l6-v2
+    latent doesnt-match breakfast cereal dinner lunch
+    latent encode "a sentence" --model all-minilm-l6-v2
+    latent models
+
+Output is a small aligned table, or JSON with ``--json``. A failure is one line on
+stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from latent.errors import DeadlineExceeded, LatentError, Unavailable
+from latent.types import Neighbor, Resolved, Text
+
+if TYPE_CHECKING:
+    from latent.client import Client
+
+PROG = "latent"
+DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_TIMEOUT = 30.0
+TARGET_ENV = "LATENT_TARGET"
+
+# Substrings of grpc-core's own messages when no connection could be made; an UNAVAILABLE
+# status sent by a running server (e.g. "still loading") is shown as the server wrote it.
+_CONNECT_FAILURES = (
+    "failed to connect",
+    "connection refused",
+    "dns resolution failed",
+    "errors resolving",
+    "domain name not found",
+    "name resolution",
+    "network is unreachable",
+    "no route to host",
+    "socket closed",
+    "connection reset",
+    "connections to all backends failing",
+    "empty address list",
+)
+
+
+class UsageError(Exception):
+    """Arguments that parse but make no sense (e.g. a dangling operator)."""
+
+
+# ---------------------------------------------------------------------------
+# Arguments
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    # Shared options default to SUPPRESS so that they may come before or after the
+    # subcommand without the subparser's default overwriting the main parser's value.
+    common = argparse.ArgumentParser(add_help=False)
+    conn = common.add_argument_group("connection and output")
+    conn.add_argument(
+        "--target",
+        default=argparse.SUPPRESS,
+        help=f"latentd address, host:port (env {TARGET_ENV}; default {DEFAULT_TARGET})",
+    )
+    conn.add_argument(
+        "--timeout",
+        type=float,
+        default=argparse.SUPPRESS,
+        help=f"deadline of the call in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    conn.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print machine-readable JSON on stdout",
+    )
+
+    space = argparse.ArgumentParser(add_help=False)
+    space.add_argument("--space", default="", help="space (model) name; default: the word model")
+
+    search = argparse.ArgumentParser(add_help=False)
+    opts = search.add_argument_group("search")
+    opts.add_argument("-k", type=_count, default=None, help="number of neighbours")
+    opts.add_argument("--exact", action="store_true", help="brute force instead of HNSW")
+    opts.add_argument("--ef", type=_count, default=None, help="HNSW search breadth")
+    opts.add_argument(
+        "--restrict", type=_count, default=None, help="only the N most frequent keys are candidates"
+    )
+    opts.add_argument(
+        "--include-inputs", action="store_true", help="keep the input keys in the results"
+    )
+    opts.add_argument(
+        "--text",
+        action="store_true",
+        help="send the arguments as free text for the space's encoder instead of keys",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        parents=[common],
+        description="Query latentd: word and sentence embeddings, analogies, neighbours.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "analogy",
+        parents=[common, space, search],
+        help="vector arithmetic: king - man + woman",
+        description="Neighbours of a sum of terms, e.g. `latent analogy king - man + woman`. "
+        "Operators + and - are separate words (or a prefix after --); the first term is "
+        "positive.",
+    )
+    p.add_argument("expression", nargs="+", metavar="TERM", help="terms joined by + and -")
+    p.add_argument("--method", choices=("cosadd", "cosmul"), default="cosadd")
+
+    p = sub.add_parser(
+        "nearest",
+        parents=[common, space, search],
+        help="nearest neighbours of one or more words",
+        description="Neighbours of one word, or of the mean of several.",
+    )
+    p.add_argument("words", nargs="+", metavar="WORD")
+
+    p = sub.add_parser(
+        "interpolate",
+        parents=[common, space, search],
+        help="walk from one word to another",
+        description="Points from START to END (both included) and their neighbours.",
+    )
+    p.add_argument("start")
+    p.add_argument("end")
+    p.add_argument("--steps", type=_count, default=5, help="points, both ends included")
+    p.add_argument("--path", choices=("lerp", "slerp"), default="lerp")
+
+    p = sub.add_parser(
+        "similarity",
+        parents=[common, space],
+        help="cosine similarity of two texts, or the matrix of several",
+        description="Two arguments: their cosine. More: the pairwise matrix. Arguments are "
+        "sent as text, so a sentence model works too (--space all-minilm-l6-v2).",
+    )
+    p.add_argument("texts", nargs="+", metavar="TEXT")
+
+    p = sub.add_parser(
+        "doesnt-match",
+        parents=[common, space],
+        help="the word that does not belong",
+        description="The term furthest from the mean of all of them.",
+    )
+    p.add_argument("words", nargs="+", metavar="WORD")
+    p.add_argument("--text", action="store_true", help="send the arguments as free text")
+
+    p = sub.add_parser(
+        "encode",
+        parents=[common],
+        help="embed texts and show a preview of the vectors",
+        description="Embed texts with a sentence model (or words with a word model).",
+    )
+    p.add_argument("inputs", nargs="+", metavar="TEXT")
+    p.add_argument("--model", default="", help="model name; default: the sentence model")
+    p.add_argument("--dimensions", type=_count, default=None, help="keep the first N dimensions")
+    p.add_argument(
+        "--no-normalize", dest="normalize", action="store_false", help="do not scale to unit length"
+    )
+    p.add_argument(
+        "--truncate", action="store_true", help="cut inputs over the model's token limit"
+    )
+    p.add_argument("--prompt-name", default=None, help="a prompt from the model's config")
+
+    sub.add_parser(
+        "models", parents=[common], help="list the loaded models", description="Loaded models."
+    )
+    return parser
+
+
+def parse_expression(
+    tokens: Sequence[str], *, as_text: bool = False
+) -> tuple[list[str], list[str]]:
+    """``["king", "-", "man", "+", "woman"]`` -> ``(["king", "woman"], ["man"])``.
+
+    Unless ``as_text``, arguments are also split on whitespace, so that
+    ``"king - man + woman"`` as one quoted argument works too.
+    """
+    words: list[str] = []
+    for token in tokens:
+        words.extend([token] if as_text else token.split())
+    positive: list[str] = []
+    negative: list[str] = []
+    sign: str | None = None
+    for word in words:
+        if word in ("+", "-"):
+            if sign is not None:
+                raise UsageError(f"expected a term after {sign!r}, got {word!r}")
+            sign = word
+            continue
+        if sign is None and len(word) > 1 and word[0] in "+-":
+            sign, word = word[0], word[1:]  # "+woman" and "-man" (after --)
+        (negative if sign == "-" else positive).append(word)
+        sign = None
+    if sign is not None:
+        raise UsageError(f"expected a term after {sign!r}")
+    if not positive and not negative:
+        raise UsageError("no terms given")
+    return positive, negative
+
+
+# ---------------------------------------------------------------------------
+# Output
+
+
+def _score(value: float) -> float:
+    # The shortest decimal that gives back the same float32: 0.8524, not 0.852400004863739.
+    import numpy as np
+
+    return float(str(np.float32(value)))
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, float):
+        return _score(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _jsonable(value.tolist())
+    return value
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    """Columns padded to their widest cell; indices in ``right`` are right-aligned."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append(" " + "  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _neighbors_table(neighbors: Sequence[Neighbor]) -> str:
+    if not neighbors:
+        return "(no neighbors)"
+    rows = [[str(i), n.key, f"{n.score:.4f}"] for i, n in enumerate(neighbors, 1)]
+    return _table(["#", "key", "score"], rows, right={0, 2})
+
+
+def _short(text: str, width: int = 32) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _notes(resolved: Sequence[Resolved]) -> list[str]:
+    """Lines saying how inputs were resolved, when that differs from what was typed."""
+    lines = []
+    for r in resolved:
+        if r.key and r.input and r.key != r.input:
+            lines.append(f"using {r.key!r} for {r.input!r}")
+        if r.unknown_tokens:
+            unknown = ", ".join(r.unknown_tokens)
+            lines.append(f"unknown tokens in {_short(r.input)!r}: {unknown}")
+    return lines
+
+
+def _print_notes(resolved: Sequence[Resolved]) -> None:
+    for line in _notes(resolved):
+        print(f"({line})")
+
+
+def _preview(vector: Any, n: int = 5) -> str:
+    values = [f"{float(x):+.4f}" for x in vector[:n]]
+    if len(vector) > n:
+        values.append("…")
+    return "[" + " ".join(values) + "]"
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+
+def _term(word: str, as_text: bool) -> str | Text:
+    return Text(word) if as_text else word
+
+
+def _search_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "space": args.space,
+        "exact": args.exact,
+        "ef": args.ef,
+        "restrict": args.restrict,
+        "include_inputs": args.include_inputs,
+    }
+    if args.k is not None:
+        kwargs["k"] = args.k
+    return kwargs
+
+
+def _cmd_analogy(client: Client, args: argparse.Namespace) -> None:
+    positive, negative = parse_expression(args.expression, as_text=args.text)
+    result = client.analogy(
+        [_term(w, args.text) for w in positive],
+        [_term(w, args.text) for w in negative],
+        method=args.method,
+        **_search_kwargs(args),
+    )
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes([*result.positive, *result.negative])
+    print(_neighbors_table(result.neighbors))
+
+
+def _cmd_nearest(client: Client, args: argparse.Namespace) -> None:
+    result = client.nearest([_term(w, args.text) for w in args.words], **_search_kwargs(args))
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes(result.query)
+    print(_neighbors_table(result.neighbors))
+
+
+def _cmd_interpolate(client: Client, args: argparse.Namespace) -> None:
+    kwargs = _search_kwargs(args)
+    kwargs.setdefault("k", 5)  # one line per point: keep it readable
+    result = client.interpolate(
+        _term(args.start, args.text),
+        _term(args.end, args.text),
+        steps=args.steps,
+        path=args.path,
+        **kwargs,
+    )
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes([result.start, result.end])
+    rows = [
+        [f"{p.t:.2f}", "  ".join(f"{n.key} {n.score:.4f}" for n in p.neighbors)]
+        for p in result.points
+    ]
+    print(_table(["t", "neighbors"], rows, right={0}))
+
+
+def _cmd_similarity(client: Client, args: argparse.Namespace) -> None:
+    texts: list[str] = args.texts
+    if len(texts) < 2:
+        raise UsageError("similarity takes two or more texts")
+    pair = len(texts) == 2
+    a = [Text(texts[0])] if pair else [Text(t) for t in texts]
+    b = [Text(texts[1])] if pair else a
+    result = client.similarity(a, b, space=args.space)
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes(_unique_resolved([*result.a, *result.b]))
+    if pair:
+        print(f"{result.scores[0, 0]:.4f}  {_short(texts[0])} ~ {_short(texts[1])}")
+        return
+    labels = [f"[{i}]" for i in range(1, len(texts) + 1)]
+    rows = [
+        [label, _short(text, 24), *(f"{s:.4f}" for s in result.scores[i])]
+        for i, (label, text) in enumerate(zip(labels, texts, strict=True))
+    ]
+    print(_table(["", "", *labels], rows, right=set(range(2, len(texts) + 2))))
+
+
+def _unique_resolved(resolved: Sequence[Resolved]) -> list[Resolved]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in resolved:
+        if (r.input, r.key) not in seen:
+            seen.add((r.input, r.key))
+            out.append(r)
+    return out
+
+
+def _cmd_doesnt_match(client: Client, args: argparse.Namespace) -> None:
+    result = client.doesnt_match([_term(w, args.text) for w in args.words], space=args.space)
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes(result.terms)
+    name = result.key or args.words[result.index]
+    print(f"{name}  (cosine to the mean {result.score:.4f})")
+
+
+def _cmd_encode(client: Client, args: argparse.Namespace) -> None:
+    result = client.encode_detailed(
+        args.inputs,
+        args.model,
+        normalize=args.normalize,
+        dimensions=args.dimensions,
+        prompt_name=args.prompt_name,
+        truncate=args.truncate,
+    )
+    if args.json:
+        _print_json({"inputs": args.inputs, **_jsonable(result)})
+        return
+    print(f"model {result.model}  dimension {result.dimension}")
+    rows = []
+    for i, (text, vector) in enumerate(zip(args.inputs, result.vectors, strict=True), 1):
+        rows.append([str(i), _short(text), _preview(vector)])
+    print(_table(["#", "input", "vector"], rows, right={0}))
+    for i, (cut, unknown) in enumerate(
+        zip(result.truncated, result.unknown_tokens, strict=True), 1
+    ):
+        if cut:
+            print(f"(input {i} was truncated to the model's token limit)")
+        if unknown:
+            print(f"(input {i}: unknown tokens: {', '.join(unknown)})")
+
+
+def _cmd_models(client: Client, args: argparse.Namespace) -> None:
+    models = client.models()
+    if args.json:
+        _print_json(models)
+        return
+    if not models:
+        print("(no models)")
+        return
+    rows = [
+        [
+            m.name + (" *" if m.is_default else ""),
+            m.kind,
+            str(m.dimension),
+            str(m.num_keys) if m.kind == "word" else "-",
+            m.index_state or "-",
+            m.source,
+        ]
+        for m in models
+    ]
+    print(_table(["name", "kind", "dim", "keys", "index", "source"], rows, right={2, 3}))
+    print("(* the default model of its kind)")
+
+
+_COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
+    "analogy": _cmd_analogy,
+    "nearest": _cmd_nearest,
+    "interpolate": _cmd_interpolate,
+    "similarity": _cmd_similarity,
+    "doesnt-match": _cmd_doesnt_match,
+    "encode": _cmd_encode,
+    "models": _cmd_models,
+}
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+def _error_line(error: LatentError, target: str, timeout: float) -> str:
+    message = " ".join(error.message.split())  # one line, whatever the server sent
+    if isinstance(error, Unavailable) and any(s in message.lower() for s in _CONNECT_FAILURES):
+        return f"cannot reach latentd at {target} (is it running? set --target or {TARGET_ENV})"
+    if isinstance(error, DeadlineExceeded):
+        return (
+            f"no answer from latentd at {target} within {timeout:g}s "
+            "(is it running? raise --timeout for slow queries)"
+        )
+    label = error.code.name.lower().replace("_", " ") if error.code is not None else "error"
+    return f"{label}: {message}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failed, 2 bad usage)."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    args.target = getattr(args, "target", None) or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
+    args.timeout = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
+    args.json = getattr(args, "json", False)
+
+    from latent.client import Client  # grpc and numpy only once the arguments are good
+
+    try:
+        with Client(args.target, timeout=args.timeout) as client:
+            _COMMANDS[args.command](client, args)
+    except LatentError as error:
+        print(f"{PROG}: {_error_line(error, args.target, args.timeout)}", file=sys.stderr)
+        return 1
+    except (UsageError, ValueError) as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: no traceback, and no second error when
+        # Python flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

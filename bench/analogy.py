@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     args = parser.parse_args(argv)
+    common.warn_if_busy()
 
     kv, kv_load_s = common.load_glove_kv()
     questions = pick_questions(kv, args.questions, args.seed)

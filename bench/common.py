@@ -157,6 +157,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "loadavg_1_5_15": os.getloadavg(),
     }
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -164,6 +165,15 @@ def machine_info() -> dict[str, Any]:
                 info["cpu"] = line.split(":", 1)[1].strip()
                 break
     return info
+
+
+def warn_if_busy() -> None:
+    """Other processes on the machine skew every number here: say so when they run."""
+    load1 = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
+    if load1 > 0.5 * cpus:
+        print(f"warning: load average {load1:.1f} on {cpus} CPUs before the benchmark; "
+              "other processes will skew the timings", flush=True)
 
 
 def write_json(name: str, results: dict[str, Any], out_dir: Path | None = None) -> Path:

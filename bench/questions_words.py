@@ -66,7 +66,8 @@ def service_run(client: Any, questions: list[Question], batch: int,
     """All questions through client.batch_analogy; time, and top-1 per question."""
     def ask(part: list[Question]) -> list[str]:
         results = client.batch_analogy([([q.b, q.c], [q.a]) for q in part], k=1,
-                                       method="cosadd", exact=exact, restrict=RESTRICT)
+                                       method="cosadd", exact=exact, restrict=RESTRICT,
+                                       timeout=600)
         return [r.neighbors[0].key if r.neighbors else "" for r in results]
 
     ask(questions[:50])  # warm up the connection and the code path
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=2000, help="queries per BatchAnalogy")
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     args = parser.parse_args(argv)
+    common.warn_if_busy()
 
     kv, load_s = common.load_glove_kv()
     print(f"gensim KeyedVectors: {len(kv.index_to_key):,} words loaded in {load_s:.1f}s")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from latentd import __version__
-from latentd.config import ConfigError, add_arguments, load_settings
+from latentd.config import ConfigError, Settings, add_arguments, load_settings
 
 log = logging.getLogger("latentd")
 
@@ -31,11 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args)
     except ConfigError as exc:
-        parser.exit(2, f"latentd: error: {exc}\n")
+        message = " ".join(str(exc).splitlines())
+        parser.exit(2, f"latentd: error: {message}\n")
     return serve(settings)
 
 
-def serve(settings) -> int:  # type: ignore[no-untyped-def]
+def serve(settings: Settings) -> int:
+    """Load the models, serve until SIGTERM or SIGINT, stop gracefully. Prints one line
+    "latentd VERSION serving on HOST:PORT ..." on stdout once the server answers; logs go
+    to stderr. Returns the exit status: 0 after a signal, 1 when the models or the port
+    cannot be had."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Never reach a model hub: every model is local.
@@ -51,6 +56,10 @@ def serve(settings) -> int:  # type: ignore[no-untyped-def]
         server, port = create_server(registry, settings)
     except (ModelLoadError, OSError) as exc:
         print(f"latentd: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # e.g. a sentence model directory that does not load
+        log.debug("startup failed", exc_info=True)
+        print(f"latentd: error: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     models = ", ".join(f"{s.name} ({s.kind}, {s.dimension}d)" for s in registry)
     print(f"latentd {__version__} serving on {settings.host}:{port} in "

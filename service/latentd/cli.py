@@ -50,6 +50,21 @@ def serve(settings: Settings) -> int:
     from latentd.app import build_registry
     from latentd.core.loaders import ModelLoadError
 
+    stop = threading.Event()
+    serving = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        stop.set()
+        if not serving:
+            # Still loading: nothing to drain, so leave now (no KeyboardInterrupt trace).
+            raise SystemExit(0)
+
+    # Before anything is announced: a client that reads the "serving on" line and sends
+    # SIGTERM at once must get a graceful stop, not the default action.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     started = time.perf_counter()
     try:
         registry = build_registry(settings)
@@ -61,22 +76,14 @@ def serve(settings: Settings) -> int:
         log.debug("startup failed", exc_info=True)
         print(f"latentd: error: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    serving = True
     models = ", ".join(f"{s.name} ({s.kind}, {s.dimension}d)" for s in registry)
     print(f"latentd {__version__} serving on {settings.host}:{port} in "
           f"{time.perf_counter() - started:.1f}s: {models}", flush=True)
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     stop.wait()
     server.stop(grace=5).wait()
+    log.info("stopped")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

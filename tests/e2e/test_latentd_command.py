@@ -240,9 +240,14 @@ def test_serve_health_list_models_sigterm_and_cache(tmp_path: Path, tiny_model: 
     assert (again.st_ino, again.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
 
 
-def test_sigint_also_stops(tmp_path: Path, tiny_model: Path, servers: list[Server]) -> None:
-    log = tmp_path / "sigint.log"
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_right_after_the_serving_line(tmp_path: Path, tiny_model: Path,
+                                             servers: list[Server], signum: int) -> None:
+    """The handlers are in place before the line is printed: no default action, no
+    KeyboardInterrupt trace."""
+    log = tmp_path / "signal.log"
     server = start(tiny_model, tmp_path / "cache", tmp_path, log)
     servers.append(server)
-    server.process.send_signal(signal.SIGINT)
+    server.process.send_signal(signum)
     assert server.process.wait(timeout=10) == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

@@ -94,7 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     search = argparse.ArgumentParser(add_help=False)
     opts = search.add_argument_group("search")
-    opts.add_argument("-k", type=_count, default=None, help="number of neighbours")
+    opts.add_argument(
+        "-k",
+        type=_count,
+        default=None,
+        help="neighbours to show (default 10; interpolate: 5 a point)",
+    )
     opts.add_argument("--exact", action="store_true", help="brute force instead of HNSW")
     opts.add_argument("--ef", type=_count, default=None, help="HNSW search breadth")
     opts.add_argument(

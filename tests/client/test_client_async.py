@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import grpc
-import latent
 import numpy as np
 import pytest
+
+import latent
 
 T = TypeVar("T")
 SENTENCE = "all-minilm-l6-v2"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from latent.cli import main
 
 SENTENCE = "all-minilm-l6-v2"

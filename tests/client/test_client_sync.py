@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-import latent
 import numpy as np
 import pytest
+
+import latent
 
 SENTENCE = "all-minilm-l6-v2"
 

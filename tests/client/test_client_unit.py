@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import grpc
-import latent
 import numpy as np
 import pytest
+
+import latent
 from latent import _convert as cv
 from latent.cli import UsageError, parse_expression
 from latent.client import channel_options

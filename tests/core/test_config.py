@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+
 from latentd.config import (
     ConfigError,
     ModelSpec,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from gensim.models import FastText, KeyedVectors
 from gensim.models.fasttext import load_facebook_vectors, save_facebook_model
+
 from latentd.core.loaders import (
     FORMATS,
     ModelLoadError,

@@ -18,6 +18,7 @@ import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from latent.v1 import latent_pb2, latent_pb2_grpc
 
 DIM = 8

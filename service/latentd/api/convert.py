@@ -7,8 +7,8 @@ from enum import Enum
 from typing import TypeVar
 
 import numpy as np
-from latent.v1 import latent_pb2 as pb
 
+from latent.v1 import latent_pb2 as pb
 from latentd.core.errors import invalid
 from latentd.core.types import (
     AnalogyMethod,

@@ -7,9 +7,9 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
-
 from latentd.api.servicers import ArithmeticServicer, EmbeddingsServicer, ModelsServicer
 from latentd.config import Settings
 from latentd.core.registry import Registry

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
+
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
-
 from latentd.api import convert
 from latentd.api.errors import mapped_errors
 from latentd.core import arithmetic

@@ -37,7 +37,10 @@ class SentenceModel:
             str(path), device=device, trust_remote_code=False, local_files_only=True
         )
         self.device = str(self._model.device)
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        # Renamed get_embedding_dimension in sentence-transformers 5.
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
         self.max_tokens = int(self._model.max_seq_length or 0)
         self.prompt_names: list[str] = sorted(self._model.prompts or {})
 

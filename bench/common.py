@@ -226,6 +226,7 @@ def health_status(target: str, timeout: float = 2.0) -> int | None:
 def index_state(target: str, space: str = WORD_SPACE, timeout: float = 5.0) -> int | None:
     """IndexState of a space from ListModels (raw stub: independent of the client's types)."""
     import grpc
+
     from latent.v1 import latent_pb2, latent_pb2_grpc
 
     with grpc.insecure_channel(target) as channel:

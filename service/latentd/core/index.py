@@ -28,7 +28,7 @@ CACHE_FORMAT = 1
 
 @dataclass(frozen=True)
 class HnswParams:
-    m: int = 32
+    m: int = 16
     ef_construction: int = 200
     ef: int = 200  # default search breadth; raised to the candidate count when smaller
     build_threads: int = 0  # 0: all cores

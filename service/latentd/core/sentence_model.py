@@ -29,6 +29,10 @@ class SentenceModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # A progress bar per load is noise in a server log.
+        transformers_logging.disable_progress_bar()
 
         self.name = name
         self.source = str(path)

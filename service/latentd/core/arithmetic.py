@@ -91,6 +91,16 @@ def searchable(space: Space) -> WordSpace:
     return space
 
 
+def check_search(space: Space, queries: Sequence[object], k: int, options: QueryOptions,
+                 limits: Limits) -> WordSpace:
+    """The checks every batch search starts with; returns the space as a word space."""
+    words = searchable(space)
+    check_k(k, limits)
+    check_options(options, limits)
+    check_count(queries, "queries", limits.max_batch)
+    return words
+
+
 def unit(v: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(v, axis=-1, keepdims=True)
     return (v / np.where(norm == 0, 1, norm)).astype(np.float32)
@@ -295,10 +305,7 @@ def analogy(
     prefix: str = "",
 ) -> list[SearchResult]:
     """`prefix` names the fields of a batch (`queries[i].`); empty for a single query."""
-    words = searchable(space)
-    check_k(k, limits)
-    check_options(options, limits)
-    check_count(queries, "queries", limits.max_batch)
+    words = check_search(space, queries, k, options, limits)
     resolver = TermResolver(space, limits)
     handles, names = [], []
     for i, (positive, negative) in enumerate(queries):
@@ -333,10 +340,7 @@ def nearest(
     options: QueryOptions = DEFAULT_OPTIONS,
     prefix: str = "",
 ) -> list[SearchResult]:
-    words = searchable(space)
-    check_k(k, limits)
-    check_options(options, limits)
-    check_count(queries, "queries", limits.max_batch)
+    words = check_search(space, queries, k, options, limits)
     resolver = TermResolver(space, limits)
     handles, names = [], []
     for i, query in enumerate(queries):

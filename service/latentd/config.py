@@ -102,6 +102,7 @@ _LIMIT_HELP = {
     "max_batch": "most queries in one BatchAnalogy / BatchNearest request",
     "max_steps": "most Interpolate points",
     "max_ef": "largest HNSW search breadth a caller may ask for",
+    "max_results": "most neighbours in one response (queries x k, or points x k)",
 }
 _LIMITS: list[tuple[str, str]] = [
     (f.name, "request limit: " + _LIMIT_HELP.get(f.name, f.name.replace("_", " ")))

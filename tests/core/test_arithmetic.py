@@ -161,6 +161,9 @@ def test_encode_dimensions_truncate_and_renormalise(space: WordSpace) -> None:
         (lambda s: A.interpolate(s, Term(key="cat"), Term(key="dog"), LIMITS, steps=1), "steps"),
         (lambda s: A.nearest(s, [keys(["cat"])], LIMITS, options=QueryOptions(ef=10**6)), "ef"),
         (lambda s: A.doesnt_match(s, keys(["cat"]), LIMITS), "at least 2"),
+        (lambda s: A.nearest(s, [keys(["cat"])] * 1001, LIMITS, k=1000), "at most 1000000"),
+        (lambda s: A.interpolate(s, Term(key="cat"), Term(key="dog"),
+                                 Limits(max_results=10), steps=3, k=4), "12 neighbours"),
     ],
 )
 def test_bad_input_names_the_field(space: WordSpace, call, field: str) -> None:  # type: ignore[no-untyped-def]

@@ -98,7 +98,14 @@ def check_search(space: Space, queries: Sequence[object], k: int, options: Query
     check_k(k, limits)
     check_options(options, limits)
     check_count(queries, "queries", limits.max_batch)
+    check_results(len(queries), k, limits)
     return words
+
+
+def check_results(queries: int, k: int, limits: Limits) -> None:
+    if queries * k > limits.max_results:
+        raise invalid("k", f"{queries} queries x k={k} asks for {queries * k} neighbours; at "
+                      f"most {limits.max_results} in one request (lower k or split the batch)")
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -399,6 +406,7 @@ def interpolate(
     if not 2 <= steps <= limits.max_steps:
         raise invalid("steps", f"must be between 2 and {limits.max_steps} (both ends "
                       f"included), got {steps}")
+    check_results(steps, k, limits)
     resolver = TermResolver(space, limits)
     a_handle = resolver.add([start], "start", 1.0)
     b_handle = resolver.add([end], "end", 1.0)

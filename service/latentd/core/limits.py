@@ -14,3 +14,4 @@ class Limits:
     max_batch: int = 50_000  # queries in one BatchAnalogy / BatchNearest request
     max_steps: int = 256  # Interpolate points
     max_ef: int = 10_000  # HNSW search breadth a caller may ask for
+    max_results: int = 1_000_000  # neighbours in one response: queries x k (x points)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -58,6 +59,22 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
     _, cached = HnswIndex.load_or_build(unit_vectors, PARAMS, tmp_path, "s")
     assert cached  # the rebuilt index replaced the torn file
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_stale_temporary_from_a_killed_save_is_removed(tmp_path: Path,
+                                                      unit_vectors: np.ndarray) -> None:
+    HnswIndex.load_or_build(unit_vectors, PARAMS, tmp_path, "s")
+    [path] = tmp_path.glob("*.hnsw")
+    path.unlink()
+    stale = tmp_path / f"{path.name}.abc123.tmp"
+    fresh = tmp_path / f"{path.name}.def456.tmp"  # another process saving right now
+    stale.write_bytes(b"torn")
+    fresh.write_bytes(b"in progress")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    _, cached = HnswIndex.load_or_build(unit_vectors, PARAMS, tmp_path, "s")
+    assert not cached
+    assert not stale.exists() and fresh.exists() and path.exists()
 
 
 def test_query_returns_exact_cosines(unit_vectors: np.ndarray) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 # Bump when the on-disk layout or the way vectors are prepared changes.
 CACHE_FORMAT = 1
+# A temporary file this old was left by a process killed while saving (a save of the
+# 400k-word index takes about a second), not by one saving now.
+STALE_TEMPORARY_S = 600
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class HnswIndex:
             except (RuntimeError, OSError) as exc:
                 log.warning("cannot load cached index %s (%s): rebuilding", path, exc)
         built = cls.build(unit_vectors, params)
+        _remove_stale_temporaries(path)
         built.save(path)
         return built, False
 
@@ -118,3 +123,14 @@ class HnswIndex:
                 finally:
                     self._index.set_ef(self._ef)
         return labels.astype(np.int64), 1.0 - distances
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    now = time.time()
+    for tmp in path.parent.glob(path.name + ".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_TEMPORARY_S:
+                tmp.unlink()
+                log.info("removed %s, left by an interrupted save", tmp)
+        except OSError:
+            pass  # another process removed or renamed it first

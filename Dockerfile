@@ -32,11 +32,14 @@ COPY constraints.txt pyproject.toml README.md ./
 COPY clients/python ./clients/python
 COPY service ./service
 
-# constraints.txt pins torch==2.13.0, which PyPI serves. No extra index (such as the
-# PyTorch CPU wheel index) is used on purpose: the build needs PyPI only. On Linux x86-64
-# PyPI's torch wheel pulls in the CUDA libraries, a much bigger image than a CPU build;
-# the server itself only ever uses the CPU.
+# constraints.txt pins torch==2.13.0. From PyPI, torch on Linux x86-64 brings the CUDA
+# libraries (several GB). For a CPU-only image, pass PyTorch's CPU wheel index:
+#   docker build --build-arg TORCH_INDEX_URL=<PyTorch CPU wheel index URL> -t latent .
+ARG TORCH_INDEX_URL=""
 RUN pip install --upgrade pip \
+    && if [ -n "$TORCH_INDEX_URL" ]; then \
+         pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0; \
+       fi \
     && pip install -c constraints.txt ./clients/python . \
     && python -c "import hnswlib, latent, latentd" \
     && latentd --help >/dev/null

@@ -13,7 +13,7 @@ import numpy as np
 
 from latentd.core.errors import FailedPrecondition, NotFound, invalid
 from latentd.core.limits import Limits
-from latentd.core.search import QueryBatch, search
+from latentd.core.search import QueryBatch, search, weighted_means
 from latentd.core.sentence_model import SentenceModel
 from latentd.core.types import (
     AnalogyMethod,
@@ -222,15 +222,6 @@ class TermResolver:
         )
 
 
-def combine(group: ResolvedTerms, name: str) -> np.ndarray:
-    """gensim's mean: weighted sum of unit vectors over the total |weight|, normalised."""
-    mean = (group.weights[:, None] * group.vectors).sum(axis=0) / np.abs(group.weights).sum()
-    norm = float(np.linalg.norm(mean))
-    if norm < 1e-6:
-        raise invalid(name, "the terms cancel out: their weighted sum is the zero vector")
-    return (mean / norm).astype(np.float32)
-
-
 def build_batch(
     queries: Sequence[ResolvedTerms], names: Sequence[str], include_inputs: bool
 ) -> QueryBatch:
@@ -241,13 +232,16 @@ def build_batch(
     terms = np.zeros((n, width, dim), np.float32)
     weights = np.zeros((n, width), np.float32)
     exclude = np.full((n, excl), -1, np.int64)
-    combined = np.empty((n, dim), np.float32)
-    for i, (q, name) in enumerate(zip(queries, names, strict=True)):
+    for i, q in enumerate(queries):
         terms[i, : len(q.weights)] = q.vectors
         weights[i, : len(q.weights)] = q.weights
         if excl:
             exclude[i, : len(q.rows)] = q.rows
-        combined[i] = combine(q, name)
+    combined, norms = weighted_means(terms, weights)
+    cancelled = np.flatnonzero(norms < 1e-6)
+    if len(cancelled):
+        raise invalid(names[cancelled[0]],
+                      "the terms cancel out: their weighted sum is the zero vector")
     return QueryBatch(combined, terms, weights, exclude)
 
 

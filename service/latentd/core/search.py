@@ -65,6 +65,16 @@ class Hits:
     searched_with: IndexState
 
 
+def weighted_means(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """gensim's mean of each query: the weighted sum of its unit term vectors over the total
+    |weight|, normalised. terms (n, t, d) zero-padded, weights (n, t) with 0 for padding.
+    Returns the (n, d) unit means and the norms before normalising (0: terms cancel)."""
+    sums = np.einsum("nt,ntd->nd", weights, terms)
+    means = sums / np.abs(weights).sum(axis=1, keepdims=True)
+    norms = np.linalg.norm(means, axis=1)
+    return (means / np.maximum(norms, 1e-12)[:, None]).astype(np.float32), norms
+
+
 def cosmul_scores(sims: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """sims (n, t, m) cosines of each term with m keys; weights (n, t). Returns (n, m).
     A weight w raises that term's shifted cosine to |w|: with weights +-1 this is
@@ -137,9 +147,8 @@ def _hnsw(
     if method is AnalogyMethod.COSMUL:
         boosted = np.where(batch.weights < 0, batch.weights * COSMUL_NEGATIVE_BOOST,
                            batch.weights)
-        probe = np.einsum("nt,ntd->nd", boosted, batch.terms)
-        probe /= np.maximum(np.linalg.norm(probe, axis=1, keepdims=True), 1e-12)
-        more, _ = space.index.query(probe.astype(np.float32), wanted, ef)
+        probe, _ = weighted_means(batch.terms, boosted)
+        more, _ = space.index.query(probe, wanted, ef)
         labels = _unique_rows(np.hstack([labels, more]))
         wanted = labels.shape[1]
 

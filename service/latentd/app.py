@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from latentd.config import DEFAULT_SENTENCE_MODEL, DEFAULT_WORD_MODEL, ModelSpec, Settings
-from latentd.core.loaders import default_glove_dir, load_word_space
+from latentd.core.loaders import ModelLoadError, default_glove_dir, load_word_space
 from latentd.core.registry import Registry
 from latentd.core.sentence_model import SentenceModel
 
@@ -32,9 +33,25 @@ def model_specs(settings: Settings) -> tuple[list[ModelSpec], list[ModelSpec]]:
     return words, sentences
 
 
-def build_registry(settings: Settings, background_index: bool = True) -> Registry:
-    registry = Registry()
+def check_model_paths(words: list[ModelSpec], sentences: list[ModelSpec]) -> None:
+    """Every configured path exists, before any model loads (which takes seconds): a typo
+    in the last model's path is reported at once, naming the model."""
+    missing = [
+        f"{kind} model {spec.name!r}: {spec.path} does not exist"
+        for kind, specs in (("word", words), ("sentence", sentences))
+        for spec in specs
+        if not Path(spec.path).expanduser().exists()
+    ]
+    if missing:
+        raise ModelLoadError("; ".join(missing))
+
+
+def build_registry(settings: Settings, background_index: bool = True,
+                   registry: Registry | None = None) -> Registry:
+    """Load every model into `registry` (a new one by default) and mark it ready."""
+    registry = registry if registry is not None else Registry()
     words, sentences = model_specs(settings)
+    check_model_paths(words, sentences)
     for spec in words:
         started = time.perf_counter()
         space = load_word_space(spec.name, spec.path, spec.format,
@@ -46,8 +63,13 @@ def build_registry(settings: Settings, background_index: bool = True) -> Registr
         registry.add(space, default=spec.default)
     for spec in sentences:
         started = time.perf_counter()
-        model = SentenceModel(spec.name, spec.path, device=settings.device)
+        try:
+            model = SentenceModel(spec.name, spec.path, device=settings.device)
+        except Exception as exc:
+            raise ModelLoadError(f"sentence model {spec.name!r}: cannot load {spec.path}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
         log.info("%s: %d dims on %s from %s in %.1fs", model.name, model.dimension,
                  model.device, model.source, time.perf_counter() - started)
         registry.add(model, default=spec.default)
+    registry.ready()
     return registry

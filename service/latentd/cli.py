@@ -10,9 +10,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from latentd import __version__
 from latentd.config import ConfigError, Settings, add_arguments, load_settings
+
+if TYPE_CHECKING:  # the server's modules load grpc; `latentd --help` stays fast
+    from latentd.api.server import RunningServer
 
 log = logging.getLogger("latentd")
 
@@ -37,10 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
-    """Load the models, serve until SIGTERM or SIGINT, stop gracefully. Prints one line
-    "latentd VERSION serving on HOST:PORT ..." on stdout once the server answers; logs go
-    to stderr. Returns the exit status: 0 after a signal, 1 when the models or the port
-    cannot be had."""
+    """Listen, load the models, serve until SIGTERM or SIGINT, stop gracefully.
+
+    The port is taken first (a taken port fails in under a second), health answers
+    NOT_SERVING while the models load, and one line "latentd VERSION serving on HOST:PORT
+    ..." goes to stdout once every model answers; logs go to stderr. Returns the exit
+    status: 0 after a signal, 1 when the models or the port cannot be had."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Never reach a model hub: every model is local.
@@ -49,6 +55,7 @@ def serve(settings: Settings) -> int:
     from latentd.api.server import create_server
     from latentd.app import build_registry
     from latentd.core.loaders import ModelLoadError
+    from latentd.core.registry import Registry
 
     stop = threading.Event()
     serving = False
@@ -66,24 +73,40 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     started = time.perf_counter()
+    registry = Registry(loading=True)
+    running: RunningServer | None = None
     try:
-        registry = build_registry(settings)
-        server, port = create_server(registry, settings)
+        running = create_server(registry, settings)
+        log.info("listening on %s:%d; loading models (health: NOT_SERVING)", settings.host,
+                 running.port)
+        build_registry(settings, registry=registry)
     except (ModelLoadError, OSError) as exc:
-        print(f"latentd: error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # e.g. a sentence model directory that does not load
+        return _failed(running, f"latentd: error: {exc}")
+    except Exception as exc:  # anything else a model load can raise
         log.debug("startup failed", exc_info=True)
-        print(f"latentd: error: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return _failed(running, f"latentd: error: cannot start: {type(exc).__name__}: {exc}")
+    except BaseException:  # SystemExit from a signal while loading
+        if running is not None:
+            running.stop(grace=None)
+        raise
+    assert running is not None
+    running.set_serving(True)
     serving = True
-    models = ", ".join(f"{s.name} ({s.kind}, {s.dimension}d)" for s in registry)
-    print(f"latentd {__version__} serving on {settings.host}:{port} in "
+    models = ", ".join(f"{s.name} ({s.kind}, {s.dimension}d)" for s in registry.spaces())
+    print(f"latentd {__version__} serving on {settings.host}:{running.port} in "
           f"{time.perf_counter() - started:.1f}s: {models}", flush=True)
     stop.wait()
-    server.stop(grace=5).wait()
+    running.stop(grace=5)
     log.info("stopped")
     return 0
+
+
+def _failed(running: RunningServer | None, line: str) -> int:
+    if running is not None:
+        running.stop(grace=None)
+    print(" ".join(line.splitlines()), file=sys.stderr)
+    return 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

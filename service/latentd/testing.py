@@ -39,8 +39,8 @@ def start_test_server(
     if sentence_model:
         registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()),
                      default=True)
-    server, port = create_server(registry, settings)
+    running = create_server(registry, settings)
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{running.port}"
     finally:
-        server.stop(grace=None)
+        running.stop(grace=None)

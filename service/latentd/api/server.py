@@ -1,8 +1,15 @@
-"""Server bootstrap: servicers, the standard health service and reflection."""
+"""Server bootstrap: servicers, the standard health service and reflection.
+
+The server listens before the models load: health says NOT_SERVING and the model
+services answer UNAVAILABLE ("latentd is loading models") until the registry is ready,
+so clients and orchestrators can tell a starting server from a missing one."""
 
 from __future__ import annotations
 
+import errno
+import socket
 from concurrent import futures
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -20,9 +27,65 @@ SERVICE_NAMES = tuple(
 )
 
 
-def create_server(registry: Registry, settings: Settings) -> tuple[grpc.Server, int]:
-    """A started server on settings.host:settings.port (port 0: a free one); returns it and
-    the bound port. Health reports SERVING for every service: the registry is loaded."""
+class PortUnavailable(OSError):
+    """The address cannot be listened on; the message says what to do."""
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+
+    def set_serving(self, serving: bool) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, status)
+
+    def stop(self, grace: float | None) -> None:
+        # Health first, so that balancers stop sending before the port closes.
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail fast, with one line, when another process holds the port: grpc-core would
+    report it only as a raw log line and a RuntimeError."""
+    if port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}; set --host "
+                              "(env LATENT_HOST) to an address of this machine") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            # As grpc does: a port left in TIME_WAIT by a stopped server is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise PortUnavailable(_port_problem(host, port, exc)) from None
+
+
+def _port_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is in use by another process; choose another with "
+                "--port (env LATENT_PORT), or stop the other latentd")
+    if exc.errno == errno.EACCES:
+        return (f"no permission to listen on port {port} on {host}; choose a port above "
+                "1023 with --port (env LATENT_PORT)")
+    return (f"cannot listen on {host}:{port}: {exc.strerror}; check --host and --port "
+            "(env LATENT_HOST, LATENT_PORT)")
+
+
+def create_server(registry: Registry, settings: Settings) -> RunningServer:
+    """A started server on settings.host:settings.port (port 0: a free one). Health
+    reports SERVING once the registry is ready (at once for a registry that is not
+    loading); until then NOT_SERVING, and call `set_serving(True)` when it is."""
+    check_port_free(settings.host, settings.port)
     size = settings.max_message_mb * 1024 * 1024
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
@@ -37,14 +100,18 @@ def create_server(registry: Registry, settings: Settings) -> tuple[grpc.Server, 
                                              server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ("", *SERVICE_NAMES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    port = server.add_insecure_port(f"{host}:{settings.port}")
+    try:
+        port = server.add_insecure_port(f"{host}:{settings.port}")
+    except RuntimeError:  # lost a race for the port after the check
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {settings.host}:{settings.port} (in use?)")
+        raise PortUnavailable(_port_problem(settings.host, settings.port,
+                                            OSError(errno.EADDRINUSE, "in use")))
+    running = RunningServer(server, port, health_servicer)
+    running.set_serving(not registry.loading)
     server.start()
-    return server, port
+    return running

@@ -30,7 +30,7 @@ class ModelsServicer(pb_grpc.ModelsServicer):
                 prompt_names=getattr(space, "prompt_names", []),
                 has_subwords=space.has_subwords,
             )
-            for space in self.registry
+            for space in self.registry.spaces()
         ])
 
 

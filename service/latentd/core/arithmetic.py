@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from latentd.core.errors import FailedPrecondition, NotFound, invalid
+from latentd.core.errors import FailedPrecondition, NotFound, invalid, shown
 from latentd.core.limits import Limits
 from latentd.core.search import QueryBatch, search, weighted_means
 from latentd.core.sentence_model import SentenceModel
@@ -35,8 +35,10 @@ Space = WordSpace | SentenceModel
 
 DEFAULT_OPTIONS = QueryOptions()
 
-# Unknown keys named in one error message; the rest are counted.
-MAX_NAMED_UNKNOWN = 50
+# Unknown terms named in one error message (the rest are counted), and how many of them
+# get spelling suggestions: a message must stay short, and suggestions cost a search each.
+MAX_NAMED_UNKNOWN = 10
+MAX_SUGGESTED = 3
 
 
 # -- validation ------------------------------------------------------------------------
@@ -144,7 +146,7 @@ class TermResolver:
         self.limits = limits
         self._pending: list[_Pending] = []
         self._groups: list[tuple[int, int]] = []
-        self._unknown: list[str] = []
+        self._unknown: list[tuple[str, str, bool]] = []  # field, input, is a key
 
     def add(self, terms: Sequence[Term], name: str, default_weight: float) -> int:
         """Queue a group of terms; returns its handle for `group()` after `resolve()`."""
@@ -171,7 +173,7 @@ class TermResolver:
                               "has no keys; send the text as `text`")
             hit = self.space.lookup(term.key)
             if hit is None:
-                self._unknown.append(self._describe_unknown(name, term.key))
+                self._unknown.append((name, term.key, True))
             else:
                 pending.vector, pending.row = hit.vector, hit.index
                 pending.resolved = Resolved(input=term.key, key=hit.key)
@@ -180,11 +182,6 @@ class TermResolver:
             check_text(term.text, f"{name}.text", self.limits)
         return pending
 
-    def _describe_unknown(self, name: str, key: str) -> str:
-        assert isinstance(self.space, WordSpace)
-        close = self.space.suggest(key)
-        hint = f" (did you mean: {', '.join(close)})" if close else ""
-        return f"{name}: unknown key {key!r}{hint}"
 
     def resolve(self) -> None:
         texts = [p for p in self._pending if p.term.text is not None]
@@ -199,15 +196,13 @@ class TermResolver:
                 text = p.term.text or ""
                 vector, unknown = self.space.encode_text(text)
                 if vector is None:
-                    self._unknown.append(f"{p.name}: no known word in text {text!r}")
+                    self._unknown.append((p.name, text, False))
                     continue
                 p.vector = vector
                 p.resolved = Resolved(input=text, unknown_tokens=tuple(unknown))
         if self._unknown:
-            named = self._unknown[:MAX_NAMED_UNKNOWN]
-            more = len(self._unknown) - len(named)
-            tail = f"; and {more} more" if more > 0 else ""
-            raise NotFound(f"not in space {self.space.name!r}: " + "; ".join(named) + tail)
+            assert isinstance(self.space, WordSpace)
+            raise not_in_space(self.space, self._unknown)
 
     def group(self, handle: int) -> ResolvedTerms:
         start, stop = self._groups[handle]
@@ -220,6 +215,26 @@ class TermResolver:
             rows=[p.row for p in items if p.row is not None],
             resolved=[p.resolved for p in items],
         )
+
+
+def not_in_space(space: WordSpace, unknown: Sequence[tuple[str, str, bool]]) -> NotFound:
+    """One NOT_FOUND for every unknown (field, input, is a key) of a request: the first few
+    named (long inputs shortened), the first keys with spelling suggestions, the rest
+    counted, so the message stays short whatever was sent."""
+    described = []
+    for i, (name, given, is_key) in enumerate(unknown[:MAX_NAMED_UNKNOWN]):
+        if not is_key:
+            described.append(f"{name}: no known word in text {shown(given)}")
+            continue
+        hint = ""
+        if len(given.split()) > 1:
+            hint = " (it has spaces: send it as text to average its words)"
+        elif i < MAX_SUGGESTED and (close := space.suggest(given)):
+            hint = f" (did you mean: {', '.join(close)})"
+        described.append(f"{name}: unknown key {shown(given)}{hint}")
+    more = len(unknown) - len(described)
+    tail = f"; … and {more} more unknown {'term' if more == 1 else 'terms'}" if more else ""
+    return NotFound(f"not in space {space.name!r}: " + "; ".join(described) + tail)
 
 
 def build_batch(
@@ -278,14 +293,13 @@ def encode(
     for i, text in enumerate(inputs):
         vector, unknown = space.encode_text(text)
         if vector is None:
-            close = space.suggest(text.split()[0]) if len(text.split()) == 1 else []
-            hint = f" (did you mean: {', '.join(close)})" if close else ""
-            missing.append(f"inputs[{i}]: no known word in {text!r}{hint}")
+            # A single word is reported like an unknown key, with suggestions.
+            missing.append((f"inputs[{i}]", text, len(text.split()) == 1))
         else:
             vectors.append(vector)
             unknown_tokens.append(unknown)
     if missing:
-        raise NotFound(f"not in space {space.name!r}: " + "; ".join(missing))
+        raise not_in_space(space, missing)
     matrix = np.stack(vectors)
     if dimensions:
         matrix = matrix[:, :dimensions]

@@ -31,3 +31,24 @@ class Overloaded(LatentError):
 def invalid(field: str, problem: str) -> InvalidArgument:
     """An InvalidArgument whose message starts with the offending field."""
     return InvalidArgument(f"{field}: {problem}")
+
+
+class Cancelled(LatentError):
+    """The caller cancelled the request or went away; the work was stopped."""
+
+
+class DeadlineExceeded(LatentError):
+    """The caller's deadline passed before the work was done; the work was stopped."""
+
+
+# How much of one caller-supplied string an error message repeats: a message travels in a
+# gRPC trailer (16 KiB by default in clients), so echoing a 10,000-character key verbatim
+# would turn NOT_FOUND into RESOURCE_EXHAUSTED on the caller's side.
+SHOWN_CHARS = 40
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text` quoted for an error message: whole when short, else a prefix and its length."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text)} characters)"

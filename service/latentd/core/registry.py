@@ -1,18 +1,34 @@
-"""The spaces a server answers for, by name, with one default of each kind."""
+"""The spaces a server answers for, by name, with one default of each kind.
+
+A registry made for a starting server is `loading` until `ready()`: every lookup then
+raises NotReady, so the server can listen (and say NOT_SERVING) while models load."""
 
 from __future__ import annotations
 
-from latentd.core.errors import NotFound
+from collections.abc import Iterator
+
+from latentd.core.errors import NotFound, NotReady, shown
 from latentd.core.sentence_model import SentenceModel
 from latentd.core.word_space import WordSpace
 
 Space = WordSpace | SentenceModel
 
+LOADING_MESSAGE = "latentd is loading models; try again in a few seconds"
+
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, loading: bool = False) -> None:
         self._spaces: dict[str, Space] = {}
         self._defaults: dict[str, str] = {}
+        self._loading = loading
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def ready(self) -> None:
+        """Every model is loaded: lookups answer from now on."""
+        self._loading = False
 
     def add(self, space: Space, default: bool = False) -> None:
         if space.name in self._spaces:
@@ -21,8 +37,13 @@ class Registry:
         if default or space.kind not in self._defaults:
             self._defaults[space.kind] = space.name
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._spaces.values())
+    def spaces(self) -> list[Space]:
+        """Every space, in the order they were added."""
+        self._check_ready()
+        return list(self._spaces.values())
+
+    def __iter__(self) -> Iterator[Space]:
+        return iter(self.spaces())
 
     def __len__(self) -> int:
         return len(self._spaces)
@@ -32,6 +53,7 @@ class Registry:
 
     def get(self, name: str, default_kind: str = "word", field: str = "space") -> Space:
         """The named space; an empty name means the default of `default_kind`."""
+        self._check_ready()
         if not name:
             name = self._defaults.get(default_kind, "")
             if not name:
@@ -39,6 +61,10 @@ class Registry:
                                f"{', '.join(self._spaces) or 'none'}")
         space = self._spaces.get(name)
         if space is None:
-            raise NotFound(f"{field}: unknown model {name!r}; known: "
+            raise NotFound(f"{field}: unknown model {shown(name)}; known: "
                            f"{', '.join(sorted(self._spaces)) or 'none'}")
         return space
+
+    def _check_ready(self) -> None:
+        if self._loading:
+            raise NotReady(LOADING_MESSAGE)

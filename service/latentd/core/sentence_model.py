@@ -1,17 +1,32 @@
 """A sentence-transformers model as an encoder. torch and sentence-transformers are
-imported when the model loads, so importing this module stays cheap."""
+imported when the model loads, so importing this module stays cheap.
+
+One thread runs the model. The Hugging Face tokenizer holds mutable state (its
+truncation and padding settings), so two threads tokenising at once can get each other's
+settings and fail ("expected sequence of length 8 at dim 1 (got 7)"); and torch on 2
+cores runs a forward pass about twice as fast on the first thread that ran it than on
+any other (each thread gets its own intra-op team). So RPC threads hand their inputs to
+the model's own thread and wait; only that thread tokenises and runs the model.
+
+Each input is tokenised once, without truncation: the token counts for the limit check
+come from the same tokenisation that feeds the model. Only inputs over the limit, when
+the caller asked to truncate them, are tokenised again with truncation.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from latentd.core.errors import InvalidArgument, invalid
+from latentd.core.cancellation import StopCheck, current_check
+from latentd.core.errors import InvalidArgument, invalid, shown
 from latentd.core.types import Encoded, IndexState
 
 log = logging.getLogger(__name__)
@@ -40,6 +55,7 @@ class SentenceModel:
         self._model: Any = SentenceTransformer(
             str(path), device=device, trust_remote_code=False, local_files_only=True
         )
+        self._model.eval()
         self.device = str(self._model.device)
         # Renamed get_embedding_dimension in sentence-transformers 5.
         dimension = getattr(self._model, "get_embedding_dimension", None) or \
@@ -47,14 +63,12 @@ class SentenceModel:
         self.dimension = int(dimension())
         self.max_tokens = int(self._model.max_seq_length or 0)
         self.prompt_names: list[str] = sorted(self._model.prompts or {})
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+        # The warm-up makes the model's thread the first to run torch.
+        self._thread.submit(lambda: self._forward(self._tokenize(["warm up"], "", True))).result()
 
-    def token_counts(self, texts: Sequence[str], prompt: str = "") -> list[int]:
-        """Tokens of each text as the model sees it (prompt and special tokens included)."""
-        encoded = self._model.tokenizer(
-            [prompt + t for t in texts], add_special_tokens=True, truncation=False,
-            verbose=False,
-        )
-        return [len(ids) for ids in encoded["input_ids"]]
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
 
     def encode(
         self,
@@ -71,12 +85,44 @@ class SentenceModel:
             if prompt_name not in self.prompt_names:
                 known = ", ".join(self.prompt_names) or "none"
                 raise invalid("prompt_name", f"model {self.name!r} has no prompt "
-                              f"{prompt_name!r} (known: {known})")
+                              f"{shown(prompt_name)} (known: {known})")
             prompt = self._model.prompts[prompt_name]
         if dimensions and dimensions > self.dimension:
             raise invalid("dimensions", f"{dimensions} exceeds the model's dimension "
                           f"{self.dimension}")
-        counts = self.token_counts(texts, prompt)
+        vectors, counts = self._on_model_thread(self._encode, list(texts), prompt, truncate,
+                                                field)
+        if dimensions:
+            vectors = vectors[:, :dimensions]
+        if normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms == 0, 1, norms)
+        truncated = [bool(self.max_tokens and n > self.max_tokens) for n in counts]
+        return Encoded(np.ascontiguousarray(vectors, dtype=np.float32), truncated,
+                       [[] for _ in texts])
+
+    # -- on the model's thread ---------------------------------------------------------
+
+    def _on_model_thread(self, work: Any, *args: Any) -> Any:
+        """Run `work(*args, stop_check)` on the model's thread and wait for it. The stop
+        check of the calling request goes along: a request whose caller has gone is
+        dropped before its next batch (or before it starts, if it waited in the queue)."""
+        future: Future[Any] = self._thread.submit(work, *args, current_check())
+        return future.result()
+
+    def _encode(self, texts: list[str], prompt: str, truncate: bool, field: str,
+                stop: StopCheck) -> tuple[np.ndarray, list[int]]:
+        # Tokenise everything first: a request with an input over the limit fails before
+        # any forward pass is spent on it.
+        tokenised = []
+        counts = [0] * len(texts)
+        for batch in self._batches(texts):
+            stop()
+            features = self._tokenize([texts[i] for i in batch], prompt, truncate=False)
+            lengths = self._lengths(features)
+            for i, n in zip(batch, lengths, strict=True):
+                counts[i] = n
+            tokenised.append((batch, features, max(lengths)))
         too_long = [i for i, n in enumerate(counts) if self.max_tokens and n > self.max_tokens]
         if too_long and not truncate:
             first = too_long[0]
@@ -85,16 +131,40 @@ class SentenceModel:
                 f"{self.max_tokens} for model {self.name!r} ({len(too_long)} input(s) too "
                 "long); set truncate to cut them"
             )
-        vectors = self._model.encode(
-            list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-            normalize_embeddings=False, prompt_name=prompt_name or None,
-            show_progress_bar=False,
-        ).astype(np.float32, copy=False)
-        if dimensions:
-            vectors = vectors[:, :dimensions]
-        if normalize:
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.where(norms == 0, 1, norms)
-        cut = set(too_long)
-        truncated = [i in cut for i in range(len(texts))]
-        return Encoded(np.ascontiguousarray(vectors), truncated, [[] for _ in texts])
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for batch, features, longest in tokenised:
+            stop()
+            if self.max_tokens and longest > self.max_tokens:
+                # Only batches holding an input over the limit are tokenised again, cut.
+                features = self._tokenize([texts[i] for i in batch], prompt, truncate=True)
+            vectors[batch] = self._forward(features)
+        return vectors, counts
+
+    def _batches(self, texts: list[str]) -> list[list[int]]:
+        """Indices of `texts` in batches of similar length (longest first), so that short
+        inputs are not padded to the length of long ones."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def _tokenize(self, texts: list[str], prompt: str, truncate: bool) -> dict[str, Any]:
+        assert threading.current_thread().name.startswith("model-"), "tokenise on the model thread"
+        kwargs: dict[str, Any] = {}
+        if not truncate:
+            kwargs["processing_kwargs"] = {"text": {"truncation": False}}
+        return self._model.preprocess(texts, prompt=prompt or None, **kwargs)
+
+    @staticmethod
+    def _lengths(features: dict[str, Any]) -> list[int]:
+        mask = features.get("attention_mask")
+        if mask is None:  # no padding in the batch: every row is as long as the batch
+            ids = features["input_ids"]
+            return [int(ids.shape[1])] * int(ids.shape[0])
+        return [int(n) for n in mask.sum(dim=1).tolist()]
+
+    def _forward(self, features: dict[str, Any]) -> np.ndarray:
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        with torch.inference_mode():
+            out = self._model(batch_to_device(features, self._model.device))
+        return out["sentence_embedding"].float().cpu().numpy()

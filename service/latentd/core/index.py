@@ -4,14 +4,22 @@ hnswlib is not safe for a query concurrent with a write (insert, resize, set_ef)
 writes take the writer lock and queries the reader lock. The cache file is keyed by a
 digest of the vectors and the parameters, written to a temporary file and renamed into
 place, so a crash never leaves a half-written index under the real name.
+
+The name says which index the file should hold, not that it holds it intact: hnswlib's
+loader trusts its input, and a file with bad bytes in the middle loads and then crashes
+the process on the first query. So a cache file is used only once its manifest (size,
+SHA-256, parameters; see checked_file) and its hnswlib header both match; otherwise the
+server warns and rebuilds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
-import tempfile
+import struct
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +27,37 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
+from latentd.core.checked_file import (
+    IntegrityError,
+    Metadata,
+    remove_stale_temporaries,
+    save_checked,
+    verify,
+)
 from latentd.core.rwlock import ReadWriteLock
 
 log = logging.getLogger(__name__)
 
 # Bump when the on-disk layout or the way vectors are prepared changes.
 CACHE_FORMAT = 1
-# A temporary file this old was left by a process killed while saving (a save of the
-# 400k-word index takes about a second), not by one saving now.
-STALE_TEMPORARY_S = 600
+# A build logs its progress this often (a test shrinks it).
+PROGRESS_INTERVAL_S = 10.0
+# Vectors go to hnswlib in calls sized to take about this long: short enough that the
+# progress lines are up to date, long enough that the threads rarely wait for each other
+# at a call's end.
+CHUNK_TARGET_S = 1.0
+FIRST_CHUNK_ROWS_PER_THREAD = 1000
+
+# hnswlib 0.8 saveIndex header, in order: offsetLevel0, max_elements, cur_element_count,
+# size_data_per_element, label_offset, offsetData, maxlevel, enterpoint_node, maxM, maxM0,
+# M, mult, ef_construction. Then cur_element_count * size_data_per_element bytes of
+# level 0 (maxM0 uint32 links + a uint32 count, the vector, a size_t label per element),
+# then per element a uint32 byte count and that many bytes of upper-level links.
+_HEADER = struct.Struct("<QQQQQQiIQQQdQ")
+_LINK = 4  # tableint and linklistsizeint are uint32
+_LABEL = 8  # labeltype is size_t
+# Levels are -ln(U)/ln(M) with U a double, so well under this for any M >= 2.
+_MAX_LEVEL = 128
 
 
 @dataclass(frozen=True)
@@ -46,6 +76,119 @@ def cache_digest(unit_vectors: np.ndarray, params: HnswParams) -> str:
     return h.hexdigest()
 
 
+def index_metadata(n: int, dim: int, m: int, ef_construction: int) -> Metadata:
+    """What a cache file's manifest records about the index in it."""
+    return {"kind": "hnswlib-index", "cache_format": CACHE_FORMAT, "space": "ip",
+            "n": n, "dim": dim, "m": m, "ef_construction": ef_construction}
+
+
+def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
+    """Raise IntegrityError unless path starts with hnswlib's header for n vectors of dim
+    under params, and its length is what that header and the link lists add up to.
+    Reads the header and the upper-level link lists only (a few MB for 400k vectors)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(_HEADER.size)
+        if len(head) < _HEADER.size:
+            raise IntegrityError(f"{size} bytes, shorter than an hnswlib header")
+        (offset_level0, max_elements, count, per_element, label_offset, offset_data,
+         max_level, entry_point, max_m, max_m0, m, mult, ef_construction) = _HEADER.unpack(head)
+        links0 = 2 * params.m * _LINK + _LINK
+        expected = {
+            "element count": (count, n),
+            "M": (m, params.m),
+            "maxM": (max_m, params.m),
+            "maxM0": (max_m0, 2 * params.m),
+            "ef_construction": (ef_construction, params.ef_construction),
+            "bytes per element": (per_element, links0 + dim * 4 + _LABEL),
+            "level-0 offset": (offset_level0, 0),
+            "data offset": (offset_data, links0),
+            "label offset": (label_offset, links0 + dim * 4),
+        }
+        wrong = [f"{what} {found} (expected {want})"
+                 for what, (found, want) in expected.items() if found != want]
+        if wrong:
+            raise IntegrityError("header does not match: " + ", ".join(wrong))
+        empty = count == 0
+        if (max_elements < count
+                or not (max_level == -1 if empty else 0 <= max_level < _MAX_LEVEL)
+                or not (empty or entry_point < count)
+                or not math.isclose(mult, 1 / math.log(m), rel_tol=1e-9)):
+            raise IntegrityError(
+                f"header is inconsistent: max_elements {max_elements}, maxlevel {max_level}, "
+                f"entry point {entry_point}, mult {mult} for {count} elements")
+        links_start = _HEADER.size + count * per_element
+        # Every element has a count word; one with L upper levels has L link blocks more.
+        upper = max_m * _LINK + _LINK
+        links_bytes = size - links_start
+        if links_bytes < count * _LINK:
+            raise IntegrityError(f"{size} bytes, too short for {count} elements (truncated)")
+        if links_bytes > count * (_LINK + max(max_level, 0) * upper) or links_bytes % _LINK:
+            raise IntegrityError(f"{size} bytes, not what {count} elements take")
+        f.seek(links_start)
+        words = np.frombuffer(f.read(links_bytes), dtype="<u4")
+    _walk_link_lists(words, count, upper, max_level)
+
+
+def _walk_link_lists(words: np.ndarray, count: int, upper: int, max_level: int) -> None:
+    """Check that the upper-level link lists (a uint32 byte count, then that many bytes,
+    per element) are count whole entries that end exactly at the end of the file."""
+    # Most elements (all but about 1/M) have no upper level: a single zero word. Runs of
+    # them are skipped at once, so the Python loop runs only for the others.
+    nonzero = np.flatnonzero(words)
+    pos = seen = 0
+    while seen < count:
+        i = int(np.searchsorted(nonzero, pos))
+        following = int(nonzero[i]) if i < len(nonzero) else len(words)
+        run = min(following - pos, count - seen)
+        pos += run
+        seen += run
+        if seen == count:
+            break
+        if pos >= len(words):
+            raise IntegrityError(f"link lists end after {seen} of {count} elements")
+        nbytes = int(words[pos])
+        if nbytes % upper or nbytes // upper > max_level:
+            raise IntegrityError(f"element {seen} has a link list of {nbytes} bytes")
+        pos += 1 + nbytes // _LINK
+        seen += 1
+        if pos > len(words):
+            raise IntegrityError(f"the link list of element {seen - 1} runs past the end")
+    if pos != len(words):
+        raise IntegrityError(f"link lists of {count} elements end {4 * (len(words) - pos)} "
+                             "bytes before the end of the file")
+
+
+class _BuildProgress:
+    """Logs how many vectors a build has added, every PROGRESS_INTERVAL_S, from a thread of
+    its own: hnswlib releases the GIL in add_items, so the lines come on time however long
+    one call takes."""
+
+    def __init__(self, who: str, total: int) -> None:
+        self.done = 0  # set by the building thread after each call
+        self._who = who
+        self._total = total
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{who}hnsw-progress",
+                                        daemon=True)
+
+    def __enter__(self) -> _BuildProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(PROGRESS_INTERVAL_S):
+            done, elapsed = self.done, time.monotonic() - self._started
+            left = f", about {elapsed * (self._total - done) / done:.0f}s left" if done else ""
+            log.info("%sHNSW build: %d of %d vectors (%.0f%%) in %.0fs%s", self._who, done,
+                     self._total, 100 * done / self._total, elapsed, left)
+
+
 class HnswIndex:
     """An hnswlib index whose labels are the row numbers of the space's matrix."""
 
@@ -61,12 +204,29 @@ class HnswIndex:
         return self._index.get_current_count()
 
     @classmethod
-    def build(cls, unit_vectors: np.ndarray, params: HnswParams) -> HnswIndex:
+    def build(cls, unit_vectors: np.ndarray, params: HnswParams, name: str = "") -> HnswIndex:
+        """A new index over the rows; logs its start, progress and end (name prefixes the
+        lines, so builds of several spaces at once can be told apart)."""
         n, dim = unit_vectors.shape
+        threads = params.build_threads or os.cpu_count() or 1
+        who = f"{name}: " if name else ""
+        log.info("%sbuilding HNSW index: %d vectors of %d dimensions, M=%d, "
+                 "ef_construction=%d, %d threads", who, n, dim, params.m,
+                 params.ef_construction, threads)
         index = hnswlib.Index(space="ip", dim=dim)
         index.init_index(max_elements=max(n, 1), ef_construction=params.ef_construction, M=params.m)
-        threads = params.build_threads or os.cpu_count() or 1
-        index.add_items(unit_vectors, np.arange(n), num_threads=threads)
+        started = time.monotonic()
+        rows = FIRST_CHUNK_ROWS_PER_THREAD * threads
+        with _BuildProgress(who, n) as progress:
+            while progress.done < n:
+                done, end = progress.done, min(n, progress.done + rows)
+                before = time.monotonic()
+                index.add_items(unit_vectors[done:end], np.arange(done, end), num_threads=threads)
+                took = time.monotonic() - before
+                # Size the next call from this one's rate (inserts slow down only as log n).
+                rows = max(16 * threads, int((end - done) / max(took, 1e-3) * CHUNK_TARGET_S))
+                progress.done = end
+        log.info("%sHNSW build: %d vectors (100%%) in %.1fs", who, n, time.monotonic() - started)
         return cls(index, params)
 
     @classmethod
@@ -74,37 +234,43 @@ class HnswIndex:
         cls, unit_vectors: np.ndarray, params: HnswParams, cache_dir: Path | None, name: str
     ) -> tuple[HnswIndex, bool]:
         """The cached index when there is a valid one, else a new build (then cached).
-        Returns the index and whether it came from the cache."""
+        Returns the index and whether it came from the cache. A cache file that fails its
+        checks is a warning and a rebuild, never handed to hnswlib."""
         if cache_dir is None:
-            return cls.build(unit_vectors, params), False
+            return cls.build(unit_vectors, params, name), False
         n, dim = unit_vectors.shape
         path = Path(cache_dir) / f"{name}-{cache_digest(unit_vectors, params)[:24]}.hnsw"
         if path.exists():
             try:
+                verify(path, index_metadata(n, dim, params.m, params.ef_construction),
+                       lambda p: check_index_file(p, n, dim, params))
                 index = hnswlib.Index(space="ip", dim=dim)
                 index.load_index(str(path), max_elements=n)
                 if index.get_current_count() == n:
                     return cls(index, params), True
                 log.warning("cached index %s has %d items, expected %d: rebuilding",
                             path, index.get_current_count(), n)
-            except (RuntimeError, OSError) as exc:
+            except IntegrityError as exc:
+                log.warning("cached index %s is not trusted (%s): rebuilding", path, exc)
+            except (RuntimeError, OSError, MemoryError) as exc:
                 log.warning("cannot load cached index %s (%s): rebuilding", path, exc)
-        built = cls.build(unit_vectors, params)
-        _remove_stale_temporaries(path)
+        built = cls.build(unit_vectors, params, name)
+        remove_stale_temporaries(path)
         built.save(path)
         return built, False
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        """Save to path (a temporary file renamed into place), then its manifest."""
+        index = self._index
+
+        def write(tmp: Path) -> None:
             with self._lock.read():
-                self._index.save_index(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+                index.save_index(str(tmp))
+
+        # hnswlib's own values: the manifest describes the file as saved. (No item is
+        # added after build, so the count cannot change while it is written.)
+        save_checked(path, write, index_metadata(
+            index.get_current_count(), index.dim, index.M, index.ef_construction))
 
     def query(self, queries: np.ndarray, k: int, ef: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Labels and cosine similarities, (n, k) each, best first."""
@@ -123,14 +289,3 @@ class HnswIndex:
                 finally:
                     self._index.set_ef(self._ef)
         return labels.astype(np.int64), 1.0 - distances
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    now = time.time()
-    for tmp in path.parent.glob(path.name + ".*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > STALE_TEMPORARY_S:
-                tmp.unlink()
-                log.info("removed %s, left by an interrupted save", tmp)
-        except OSError:
-            pass  # another process removed or renamed it first

@@ -238,12 +238,14 @@ def test_header_check(tmp_path: Path, unit_vectors: np.ndarray) -> None:
     with pytest.raises(IntegrityError, match=r"ef_construction 100 \(expected 200\)"):
         check_index_file(path, n, dim, HnswParams(m=PARAMS.m, ef_construction=200))
     good = path.read_bytes()
+    links = 96 + n * (2 * PARAMS.m * 4 + 4 + dim * 4 + 8)  # header, then level 0
     for bad, why in [
-        (good[:50], "shorter than an hnswlib header"),
-        (good[:-4], "elements|end"),
-        (good + b"\0" * 4, "end 4 bytes before the end of the file"),
-        (good[:96] + b"\0" * (len(good) - 96), "element count|link lists|bytes"),
-        (b"\xff" * len(good), "header"),
+        (good[:50], "50 bytes, shorter than an hnswlib header"),
+        (b"\xff" * len(good), r"header does not match: element count \d+ \(expected 2000\)"),
+        (good[:-4], "link lists (end after|of 2000 elements take)"),
+        (good + b"\0" * 4, r"take \d+ bytes, the file has \d+ after the level-0 block"),
+        (good[:links] + b"\0" * (len(good) - links), "link lists of 2000 elements take 8000 "),
+        (good[:links] + b"\5\0\0\0" + good[links + 4:], "element 0 has a link list of 5 bytes"),
     ]:
         path.write_bytes(bad)
         with pytest.raises(IntegrityError, match=why):

@@ -113,7 +113,7 @@ def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
         if (max_elements < count
                 or not (max_level == -1 if empty else 0 <= max_level < _MAX_LEVEL)
                 or not (empty or entry_point < count)
-                or not math.isclose(mult, 1 / math.log(m), rel_tol=1e-9)):
+                or (m > 1 and not math.isclose(mult, 1 / math.log(m), rel_tol=1e-9))):
             raise IntegrityError(
                 f"header is inconsistent: max_elements {max_elements}, maxlevel {max_level}, "
                 f"entry point {entry_point}, mult {mult} for {count} elements")
@@ -126,37 +126,28 @@ def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
         if links_bytes > count * (_LINK + max(max_level, 0) * upper) or links_bytes % _LINK:
             raise IntegrityError(f"{size} bytes, not what {count} elements take")
         f.seek(links_start)
-        words = np.frombuffer(f.read(links_bytes), dtype="<u4")
-    _walk_link_lists(words, count, upper, max_level)
+        # A bounded read: the length was checked against the header just above.
+        words = np.frombuffer(f.read(links_bytes), dtype="<u4").astype(np.uint32, copy=False)
+    _walk_link_lists(memoryview(words), count, upper, max_level)
 
 
-def _walk_link_lists(words: np.ndarray, count: int, upper: int, max_level: int) -> None:
-    """Check that the upper-level link lists (a uint32 byte count, then that many bytes,
-    per element) are count whole entries that end exactly at the end of the file."""
-    # Most elements (all but about 1/M) have no upper level: a single zero word. Runs of
-    # them are skipped at once, so the Python loop runs only for the others.
-    nonzero = np.flatnonzero(words)
-    pos = seen = 0
-    while seen < count:
-        i = int(np.searchsorted(nonzero, pos))
-        following = int(nonzero[i]) if i < len(nonzero) else len(words)
-        run = min(following - pos, count - seen)
-        pos += run
-        seen += run
-        if seen == count:
-            break
-        if pos >= len(words):
-            raise IntegrityError(f"link lists end after {seen} of {count} elements")
-        nbytes = int(words[pos])
-        if nbytes % upper or nbytes // upper > max_level:
-            raise IntegrityError(f"element {seen} has a link list of {nbytes} bytes")
+def _walk_link_lists(words: memoryview, count: int, upper: int, max_level: int) -> None:
+    """Check that the upper-level link lists (per element a uint32 byte count, then that
+    many bytes) are count whole entries of whole levels that end exactly at the end of the
+    file. A plain loop over a memoryview: about 0.06 s for 400k elements, faster than the
+    numpy ways tried (most words are link ids, so skipping runs of zeros does not pay)."""
+    end = len(words)
+    pos = 0
+    for element in range(count):
+        if pos >= end:
+            raise IntegrityError(f"link lists end after {element} of {count} elements")
+        nbytes = words[pos]
+        if nbytes and (nbytes % upper or nbytes > max_level * upper):
+            raise IntegrityError(f"element {element} has a link list of {nbytes} bytes")
         pos += 1 + nbytes // _LINK
-        seen += 1
-        if pos > len(words):
-            raise IntegrityError(f"the link list of element {seen - 1} runs past the end")
-    if pos != len(words):
-        raise IntegrityError(f"link lists of {count} elements end {4 * (len(words) - pos)} "
-                             "bytes before the end of the file")
+    if pos != end:
+        raise IntegrityError(f"link lists of {count} elements take {_LINK * pos} bytes, "
+                             f"the file has {_LINK * end} after the level-0 block")
 
 
 class _BuildProgress:

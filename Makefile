@@ -3,8 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-HOST ?= 127.0.0.1
-PORT ?= 50051
+# `make serve PORT=6000 HOST=0.0.0.0` passes --port/--host to latentd. Only values given
+# on make's command line are passed, so that otherwise latentd's own defaults (and
+# LATENT_PORT, LATENT_HOST, a --config file through LATENT_CONFIG) apply.
+SERVE_FLAGS :=
+ifeq ($(origin HOST),command line)
+SERVE_FLAGS += $(if $(HOST),--host $(HOST))
+endif
+ifeq ($(origin PORT),command line)
+SERVE_FLAGS += $(if $(PORT),--port $(PORT))
+endif
 
 # No model hub is ever contacted; hnswlib is compiled for any x86-64, not this CPU.
 export HF_HUB_OFFLINE := 1
@@ -28,7 +36,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 serve: install
-	$(VENV)/bin/latentd serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/latentd serve $(SERVE_FLAGS)
 
 test: install-dev
 	$(PY) -m ruff check service clients tests bench

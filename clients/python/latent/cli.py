@@ -8,8 +8,13 @@
     latent encode "a sentence" --model all-minilm-l6-v2
     latent models
 
+Each shell argument is one term, in every subcommand (``--text`` sends terms as free
+text); the one exception is an argument of ``analogy`` holding a whole expression with
+standalone operators, ``"king - man + woman"``.
+
 Output is a small aligned table, or JSON with ``--json``. A failure is one line on
-stderr and exit status 1.
+stderr; the exit status is 0 on success, 1 when latentd failed or could not be reached,
+2 for bad arguments (the subcommand's usage line, then one error line).
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from latent.errors import DeadlineExceeded, LatentError, Unavailable
+from latent.errors import DeadlineExceeded, LatentError, NotFound, Unavailable
 from latent.types import Neighbor, Resolved, Text
 
 if TYPE_CHECKING:
@@ -32,6 +39,11 @@ PROG = "latent"
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
 TARGET_ENV = "LATENT_TARGET"
+
+# Exit statuses.
+EXIT_OK = 0
+EXIT_FAILED = 1  # latentd answered with an error, or could not be reached in time
+EXIT_USAGE = 2  # bad arguments (argparse's own status too)
 
 # Substrings of grpc-core's own messages when no connection could be made; an UNAVAILABLE
 # status sent by a running server (e.g. "still loading") is shown as the server wrote it.
@@ -50,6 +62,27 @@ _CONNECT_FAILURES = (
     "empty address list",
 )
 
+# A standalone + or - (spaces or the ends of the argument on both sides).
+_OPERATOR = re.compile(r"(?<!\S)([+-])(?!\S)")
+
+# How latentd's UNAVAILABLE message starts while it loads its models.
+_LOADING = "latentd is loading models"
+
+# Server messages name API fields; the command names its flags instead. Leading field
+# names ("k: must be between 1 and 1000, got 0") and a few hints inside messages.
+_FIELD_FLAGS = {
+    "k": "-k",
+    "options.ef": "--ef",
+    "options.restrict": "--restrict",
+    "steps": "--steps",
+    "dimensions": "--dimensions",
+    "prompt_name": "--prompt-name",
+}
+_HINT_FLAGS = (
+    ("set truncate", "pass --truncate"),
+    ("send it as text", "pass it with --text"),
+)
+
 
 class UsageError(Exception):
     """Arguments that parse but make no sense (e.g. a dangling operator)."""
@@ -59,28 +92,56 @@ class UsageError(Exception):
 # Arguments
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with error lines that name the option, not argparse's internals."""
+
+    commands: dict[str, argparse.ArgumentParser]  # subcommand name -> its parser
+
+    def error(self, message: str) -> NoReturn:
+        # "argument -k: …" -> "-k: …"; usage first, then one line, status 2.
+        message = re.sub(r"^argument ", "", message)
+        message = re.sub(r"^COMMAND: invalid choice: ", "unknown command ", message)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _count(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _build_parser() -> _Parser:
     # Shared options default to SUPPRESS so that they may come before or after the
     # subcommand without the subparser's default overwriting the main parser's value.
     common = argparse.ArgumentParser(add_help=False)
     conn = common.add_argument_group("connection and output")
     conn.add_argument(
         "--target",
+        metavar="HOST:PORT",
         default=argparse.SUPPRESS,
-        help=f"latentd address, host:port (env {TARGET_ENV}; default {DEFAULT_TARGET})",
+        help=f"latentd address (env {TARGET_ENV}; default {DEFAULT_TARGET})",
     )
     conn.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
+        metavar="SECONDS",
         default=argparse.SUPPRESS,
-        help=f"deadline of the call in seconds (default {DEFAULT_TIMEOUT:g})",
+        help=f"deadline of the call, a positive number of seconds (default {DEFAULT_TIMEOUT:g})",
     )
     conn.add_argument(
         "--json",
@@ -90,66 +151,101 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     space = argparse.ArgumentParser(add_help=False)
-    space.add_argument("--space", default="", help="space (model) name; default: the word model")
+    space.add_argument(
+        "--space", metavar="NAME", default="", help="space (model) name; default: the word model"
+    )
 
     search = argparse.ArgumentParser(add_help=False)
     opts = search.add_argument_group("search")
     opts.add_argument(
         "-k",
         type=_count,
+        metavar="N",
         default=None,
         help="neighbours to show (default 10; interpolate: 5 a point)",
     )
     opts.add_argument("--exact", action="store_true", help="brute force instead of HNSW")
-    opts.add_argument("--ef", type=_count, default=None, help="HNSW search breadth")
+    opts.add_argument("--ef", type=_count, metavar="N", default=None, help="HNSW search breadth")
     opts.add_argument(
-        "--restrict", type=_count, default=None, help="only the N most frequent keys are candidates"
+        "--restrict",
+        type=_count,
+        metavar="N",
+        default=None,
+        help="only the N most frequent keys are candidates",
     )
     opts.add_argument(
         "--include-inputs", action="store_true", help="keep the input keys in the results"
     )
-    opts.add_argument(
+
+    text = argparse.ArgumentParser(add_help=False)
+    text.add_argument(
         "--text",
         action="store_true",
-        help="send the arguments as free text for the space's encoder instead of keys",
+        help="send each term as free text for the space's encoder (a word model averages "
+        "its words) instead of as a key",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         parents=[common],
-        description="Query latentd: word and sentence embeddings, analogies, neighbours.",
+        description="Query latentd: word and sentence embeddings, analogies, neighbours. "
+        "Each argument is one term: quote a term with spaces, and pass --text to embed it "
+        "as text. Exit status: 0 ok, 1 latentd failed or cannot be reached, 2 bad arguments.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
         "analogy",
-        parents=[common, space, search],
+        parents=[common, space, search, text],
         help="vector arithmetic: king - man + woman",
         description="Neighbours of a sum of terms, e.g. `latent analogy king - man + woman`. "
-        "Operators + and - are separate words (or a prefix after --); the first term is "
-        "positive.",
+        "Operators + and - are separate arguments (or a prefix after --); the first term is "
+        'positive. One quoted argument holding a whole expression, "king - man + woman", '
+        "is split at its standalone operators; any other argument is one term.",
     )
-    p.add_argument("expression", nargs="+", metavar="TERM", help="terms joined by + and -")
-    p.add_argument("--method", choices=("cosadd", "cosmul"), default="cosadd")
+    p.add_argument(
+        "expression",
+        nargs="+",
+        metavar="TERM",
+        help="terms joined by + and -, or one quoted expression",
+    )
+    p.add_argument(
+        "--method",
+        choices=("cosadd", "cosmul"),
+        default="cosadd",
+        help="cosadd: 3CosAdd, gensim most_similar (default); cosmul: 3CosMul, gensim "
+        "most_similar_cosmul",
+    )
 
     p = sub.add_parser(
         "nearest",
-        parents=[common, space, search],
-        help="nearest neighbours of one or more words",
-        description="Neighbours of one word, or of the mean of several.",
+        parents=[common, space, search, text],
+        help="nearest neighbours of one or more terms",
+        description="Neighbours of one term, or of the mean of several. Each argument is "
+        "one term: latent nearest \"new york\" looks up the key 'new york'; add --text to "
+        "average its words.",
     )
-    p.add_argument("words", nargs="+", metavar="WORD")
+    p.add_argument(
+        "words", nargs="+", metavar="TERM", help="one term, or several: their mean is searched"
+    )
 
     p = sub.add_parser(
         "interpolate",
-        parents=[common, space, search],
-        help="walk from one word to another",
+        parents=[common, space, search, text],
+        help="walk from one term to another",
         description="Points from START to END (both included) and their neighbours.",
     )
-    p.add_argument("start")
-    p.add_argument("end")
-    p.add_argument("--steps", type=_count, default=5, help="points, both ends included")
-    p.add_argument("--path", choices=("lerp", "slerp"), default="lerp")
+    p.add_argument("start", metavar="START", help="the first term (t = 0)")
+    p.add_argument("end", metavar="END", help="the last term (t = 1)")
+    p.add_argument(
+        "--steps", type=_count, metavar="N", default=5, help="points, both ends included"
+    )
+    p.add_argument(
+        "--path",
+        choices=("lerp", "slerp"),
+        default="lerp",
+        help="lerp: a straight line (default); slerp: along the sphere",
+    )
 
     p = sub.add_parser(
         "similarity",
@@ -158,16 +254,15 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Two arguments: their cosine. More: the pairwise matrix. Arguments are "
         "sent as text, so a sentence model works too (--space all-minilm-l6-v2).",
     )
-    p.add_argument("texts", nargs="+", metavar="TEXT")
+    p.add_argument("texts", nargs="+", metavar="TEXT", help="two or more texts")
 
     p = sub.add_parser(
         "doesnt-match",
-        parents=[common, space],
-        help="the word that does not belong",
+        parents=[common, space, text],
+        help="the term that does not belong",
         description="The term furthest from the mean of all of them.",
     )
-    p.add_argument("words", nargs="+", metavar="WORD")
-    p.add_argument("--text", action="store_true", help="send the arguments as free text")
+    p.add_argument("words", nargs="+", metavar="TERM", help="the terms to compare")
 
     p = sub.add_parser(
         "encode",
@@ -175,20 +270,27 @@ def _build_parser() -> argparse.ArgumentParser:
         help="embed texts and show a preview of the vectors",
         description="Embed texts with a sentence model (or words with a word model).",
     )
-    p.add_argument("inputs", nargs="+", metavar="TEXT")
-    p.add_argument("--model", default="", help="model name; default: the sentence model")
-    p.add_argument("--dimensions", type=_count, default=None, help="keep the first N dimensions")
+    p.add_argument("inputs", nargs="+", metavar="TEXT", help="texts to embed")
+    p.add_argument(
+        "--model", metavar="NAME", default="", help="model name; default: the sentence model"
+    )
+    p.add_argument(
+        "--dimensions", type=_count, metavar="N", default=None, help="keep the first N dimensions"
+    )
     p.add_argument(
         "--no-normalize", dest="normalize", action="store_false", help="do not scale to unit length"
     )
     p.add_argument(
         "--truncate", action="store_true", help="cut inputs over the model's token limit"
     )
-    p.add_argument("--prompt-name", default=None, help="a prompt from the model's config")
+    p.add_argument(
+        "--prompt-name", metavar="NAME", default=None, help="a prompt from the model's config"
+    )
 
     sub.add_parser(
         "models", parents=[common], help="list the loaded models", description="Loaded models."
     )
+    parser.commands = dict(sub.choices)
     return parser
 
 
@@ -197,12 +299,20 @@ def parse_expression(
 ) -> tuple[list[str], list[str]]:
     """``["king", "-", "man", "+", "woman"]`` -> ``(["king", "woman"], ["man"])``.
 
-    Unless ``as_text``, arguments are also split on whitespace, so that
-    ``"king - man + woman"`` as one quoted argument works too.
+    Each argument is one term. The one exception is an argument holding a whole
+    expression, with standalone ``+`` or ``-`` between spaces: it is split at those
+    operators, so ``"king - man + woman"`` as one quoted argument works too, and
+    ``"new york - usa"`` gives the terms ``new york`` and ``usa``. The rule is the same
+    with or without ``as_text`` (kept for callers).
     """
+    del as_text  # splitting does not depend on how the terms are sent
     words: list[str] = []
     for token in tokens:
-        words.extend([token] if as_text else token.split())
+        parts = _OPERATOR.split(token)
+        if len(parts) == 1:
+            words.append(token)
+        else:
+            words.extend(part.strip() for part in parts if part.strip())
     positive: list[str] = []
     negative: list[str] = []
     sign: str | None = None
@@ -322,10 +432,9 @@ def _search_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_analogy(client: Client, args: argparse.Namespace) -> None:
-    positive, negative = parse_expression(args.expression, as_text=args.text)
     result = client.analogy(
-        [_term(w, args.text) for w in positive],
-        [_term(w, args.text) for w in negative],
+        [_term(w, args.text) for w in args.positive],
+        [_term(w, args.text) for w in args.negative],
         method=args.method,
         **_search_kwargs(args),
     )
@@ -368,8 +477,6 @@ def _cmd_interpolate(client: Client, args: argparse.Namespace) -> None:
 
 def _cmd_similarity(client: Client, args: argparse.Namespace) -> None:
     texts: list[str] = args.texts
-    if len(texts) < 2:
-        raise UsageError("similarity takes two or more texts")
     pair = len(texts) == 2
     a = [Text(texts[0])] if pair else [Text(t) for t in texts]
     b = [Text(texts[1])] if pair else a
@@ -473,8 +580,60 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
 # Errors
 
 
-def _error_line(error: LatentError, target: str, timeout: float) -> str:
+def _prepare(args: argparse.Namespace) -> None:
+    """Checks that need no server; raises UsageError."""
+    if args.command == "analogy":
+        args.positive, args.negative = parse_expression(args.expression)
+    elif args.command == "similarity" and len(args.texts) < 2:
+        raise UsageError("similarity takes two or more texts")
+
+
+def _sent_keys(args: argparse.Namespace) -> list[str]:
+    """The terms that go to latentd as keys (none with --text, or for texts)."""
+    if getattr(args, "text", True):
+        return []
+    if args.command == "analogy":
+        return [*args.positive, *args.negative]
+    if args.command == "interpolate":
+        return [args.start, args.end]
+    return list(args.words)  # nearest, doesnt-match
+
+
+def _looks_like_option(arg: str, command: str) -> bool:
+    if len(arg) < 2 or arg[0] != "-" or arg[1].isdigit() or arg[1] == ".":
+        return False  # "-", or a negative number
+    if command == "analogy":
+        # "-man" after -- is the negative term man; only --long and -k, -h look like options.
+        return arg.startswith("--") or re.fullmatch(r"-[A-Za-z]\d*", arg) is not None
+    return True
+
+
+def _warn_option_like_terms(argv: Sequence[str], command: str) -> None:
+    if "--" not in argv:
+        return
+    for arg in argv[argv.index("--") + 1 :]:
+        if _looks_like_option(arg, command):
+            print(
+                f"{PROG}: warning: {arg!r} looks like an option; taken as a term because it "
+                "follows --",
+                file=sys.stderr,
+            )
+
+
+def _in_flags(message: str) -> str:
+    """A server message with API field names replaced by the command's flags."""
+    field, sep, rest = message.partition(": ")
+    if sep and field in _FIELD_FLAGS:
+        message = f"{_FIELD_FLAGS[field]}: {rest}"
+    for api, flag in _HINT_FLAGS:
+        message = message.replace(api, flag)
+    return message
+
+
+def _error_line(error: LatentError, target: str, timeout: float, keys: Sequence[str] = ()) -> str:
     message = " ".join(error.message.split())  # one line, whatever the server sent
+    if isinstance(error, Unavailable) and message.startswith(_LOADING):
+        return f"latentd at {target} is starting (loading models); try again in a few seconds"
     if isinstance(error, Unavailable) and any(s in message.lower() for s in _CONNECT_FAILURES):
         return f"cannot reach latentd at {target} (is it running? set --target or {TARGET_ENV})"
     if isinstance(error, DeadlineExceeded):
@@ -482,17 +641,32 @@ def _error_line(error: LatentError, target: str, timeout: float) -> str:
             f"no answer from latentd at {target} within {timeout:g}s "
             "(is it running? raise --timeout for slow queries)"
         )
+    message = _in_flags(message)
+    if isinstance(error, NotFound) and "--text" not in message:
+        spaced = [k for k in keys if len(k.split()) > 1 and repr(k) in message]
+        if spaced:
+            message += f" (to average the words of {spaced[0]!r}, pass it with --text)"
     label = error.code.name.lower().replace("_", " ") if error.code is not None else "error"
     return f"{label}: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 failed, 2 bad usage)."""
+    """Run the command line; returns the exit status (0 ok, 1 failed). Bad arguments
+    raise SystemExit(2) after the subcommand's usage line and one error line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    command = parser.commands[args.command]
+    if unknown:
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.target = getattr(args, "target", None) or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
-    args.timeout = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
+    args.timeout = getattr(args, "timeout", DEFAULT_TIMEOUT)
     args.json = getattr(args, "json", False)
+    try:
+        _prepare(args)
+    except UsageError as error:
+        command.error(str(error))
+    _warn_option_like_terms(argv, args.command)
 
     from latent.client import Client  # grpc and numpy only once the arguments are good
 
@@ -500,11 +674,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Client(args.target, timeout=args.timeout) as client:
             _COMMANDS[args.command](client, args)
     except LatentError as error:
-        print(f"{PROG}: {_error_line(error, args.target, args.timeout)}", file=sys.stderr)
-        return 1
-    except (UsageError, ValueError) as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return 1
+        line = _error_line(error, args.target, args.timeout, _sent_keys(args))
+        print(f"{PROG}: {line}", file=sys.stderr)
+        return EXIT_FAILED
+    except (UsageError, ValueError) as error:  # the client refused an argument
+        command.error(str(error))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -512,8 +686,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python flushes stdout at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

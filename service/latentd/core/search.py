@@ -8,6 +8,27 @@ Two paths: exact scores every candidate key with one matrix product per chunk of
 queries; HNSW takes candidates for the combined vector from the index (one knn_query
 for the whole batch) and reranks them exactly with the same scorer. A query whose
 candidates run short after exclusions and `restrict` is answered exactly instead.
+
+With `restrict`, the path is chosen by estimated cost: to find k keys among the first
+`restrict` of N, HNSW must be asked for about k * N / restrict candidates, so a small
+`restrict` or a large k makes it dearer than scoring those `restrict` rows exactly.
+CPU ms for 100 COSADD queries on GloVe 6B 50d (N = 400k, 2 cores), exact over the first
+`restrict` rows / HNSW with the widened probe (its size in brackets; * estimated from
+fewer queries):
+
+    restrict   k=1               k=10               k=100               k=1000
+    10         0.06/10456*(80k)  0.09/35593*(400k)  -                   -
+    100        0.11/932 (8k)     0.11/5728*(44k)    0.36/35325*(400k)   -
+    1k         15/109 (808)      16/594 (4.4k)      15/5554*(40k)       22/36061*(400k)
+    10k        16/34 (88)        17/77 (448)        16/535 (4k)         21/5045*(40k)
+    50k        29/33 (24)        31/26 (96)         33/104 (816)        63/960 (8k)
+    100k       61/39 (16)        58/37 (52)         97/57 (412)         62/489 (4k)
+    300k       165/29 (11)       159/35 (23)        170/33 (143)        258/165 (1343)
+    (all) 400k 215/23 (2)        217/23 (11)        288/23 (101)        309/121 (1001)
+
+HNSW costs about 1 us per candidate, and searches at least its default ef (200) deep;
+exact about 5 ns per row in a batch (20 ns for a lone query). 3CosMul (3 terms) costs
+about 30 ns per row exactly and 3 us per candidate (two probes) with HNSW.
 """
 
 from __future__ import annotations
@@ -32,6 +53,10 @@ COSMUL_MIN_CANDIDATES = 100
 TOP_K_BLOCK = 128
 # gensim's guard against dividing by a zero negative product.
 COSMUL_EPSILON = 1e-6
+# Rows scored exactly for the CPU of one HNSW candidate (see the table above), and the
+# least breadth hnswlib searches with (HnswParams' default ef) when no ef is given.
+HNSW_COST_PER_CANDIDATE = 100
+HNSW_MIN_BREADTH = 200
 
 
 @dataclass(frozen=True)
@@ -99,10 +124,13 @@ def search(
     limit = space.size if restrict <= 0 else min(restrict, space.size)
     k = min(k, limit)
     index = space.index
-    if exact or index is None or len(batch) == 0:
+    wanted = _probe_size(space.size, limit, k + batch.exclude.shape[1], method)
+    # Only `restrict` widens the probe; an unrestricted one stays within k + exclusions.
+    if (exact or index is None or len(batch) == 0
+            or (limit < space.size and _exact_is_cheaper(batch, method, limit, wanted, ef))):
         rows, scores = _exact(space.unit[:limit], batch, k, method)
         return Hits(rows, scores, IndexState.EXACT)
-    rows, scores = _hnsw(space, batch, k, method, limit, ef)
+    rows, scores = _hnsw(space, batch, k, method, limit, wanted, ef)
     short = _short_rows(rows, batch.exclude, k, limit)
     if short.any():
         fix_rows, fix_scores = _exact(space.unit[:limit], batch.rows(short), k, method)
@@ -132,17 +160,35 @@ def _exact(
     return rows, scores
 
 
-def _hnsw(
-    space: WordSpace, batch: QueryBatch, k: int, method: AnalogyMethod, limit: int, ef: int
-) -> tuple[np.ndarray, np.ndarray]:
-    assert space.index is not None
-    wanted = k + batch.exclude.shape[1]
-    if limit < space.size:
+def _probe_size(size: int, limit: int, wanted: int, method: AnalogyMethod) -> int:
+    """Candidates to ask HNSW for so that `wanted` of them likely fall in the first
+    `limit` of `size` keys."""
+    if limit < size:
         # Candidates past `restrict` are dropped: ask for proportionally more.
-        wanted = math.ceil(wanted * space.size / limit) + 8
+        wanted = math.ceil(wanted * size / limit) + 8
     if method is AnalogyMethod.COSMUL:
         wanted = max(wanted, COSMUL_MIN_CANDIDATES)
-    wanted = min(wanted, space.size)
+    return min(wanted, size)
+
+
+def _exact_is_cheaper(
+    batch: QueryBatch, method: AnalogyMethod, limit: int, wanted: int, ef: int
+) -> bool:
+    """Whether scoring the first `limit` rows exactly costs less CPU than an HNSW probe
+    for `wanted` candidates (per query; both grow linearly with the batch). This also
+    bounds the probe: HNSW never asks for more than limit / HNSW_COST_PER_CANDIDATE."""
+    breadth = max(wanted, ef or HNSW_MIN_BREADTH)
+    if method is AnalogyMethod.COSMUL:
+        # Two probes; exact scores every term against every row.
+        return 2 * breadth * HNSW_COST_PER_CANDIDATE > limit * batch.terms.shape[1]
+    return breadth * HNSW_COST_PER_CANDIDATE > limit
+
+
+def _hnsw(
+    space: WordSpace, batch: QueryBatch, k: int, method: AnalogyMethod, limit: int,
+    wanted: int, ef: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    assert space.index is not None
     labels, _ = space.index.query(batch.combined, wanted, ef)
     if method is AnalogyMethod.COSMUL:
         boosted = np.where(batch.weights < 0, batch.weights * COSMUL_NEGATIVE_BOOST,

@@ -3,7 +3,7 @@ lookup, mean of tokens for a phrase) and its index (exact, then HNSW once built)
 
 from __future__ import annotations
 
-import difflib
+import bisect
 import logging
 import string
 import threading
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from latentd.core.index import HnswIndex, HnswParams
 from latentd.core.types import IndexState
@@ -21,6 +22,31 @@ log = logging.getLogger(__name__)
 
 # Vocabulary prefix searched for spelling suggestions: rare words make poor suggestions.
 SUGGESTION_VOCAB = 100_000
+# Least similarity of a suggestion, 0-100: difflib's get_close_matches cutoff of 0.75.
+# fuzz.ratio is difflib's 2*M/T with M the longest common subsequence (difflib's M is
+# a greedy lower bound of it), computed in C.
+SUGGESTION_CUTOFF = 75.0
+# A suggestion differs in length by at most this many characters.
+SUGGESTION_LENGTH_SLACK = 2
+
+
+@dataclass(frozen=True)
+class _SuggestionPool:
+    """The most frequent keys sorted by length (then frequency), so the candidates of
+    one length range are a slice."""
+
+    keys: list[str]
+    ranks: list[int]  # row of each key in the space: a lower row is a more frequent word
+    lengths: list[int]  # len of each key, ascending
+
+    @classmethod
+    def build(cls, keys: Sequence[str]) -> _SuggestionPool:
+        order = sorted(range(len(keys)), key=lambda i: len(keys[i]))  # stable: by rank
+        return cls([keys[i] for i in order], order, [len(keys[i]) for i in order])
+
+    def span(self, shortest: int, longest: int) -> tuple[int, int]:
+        return (bisect.bisect_left(self.lengths, shortest),
+                bisect.bisect_right(self.lengths, longest))
 
 
 @dataclass(frozen=True)
@@ -59,7 +85,8 @@ class WordSpace:
         self._oov_vector = oov_vector
         self._index: HnswIndex | None = None
         self._state = IndexState.EXACT
-        self._suggestion_pool: dict[int, list[str]] | None = None
+        self._suggestion_pool: _SuggestionPool | None = None
+        self._suggestion_lock = threading.Lock()
 
     # -- shape -------------------------------------------------------------------------
 
@@ -97,18 +124,28 @@ class WordSpace:
         return None
 
     def suggest(self, key: str, n: int = 3) -> list[str]:
-        """Up to n close spellings among the most frequent keys."""
-        if self._suggestion_pool is None:
-            pool: dict[int, list[str]] = {}
-            for k in self.keys[:SUGGESTION_VOCAB]:
-                pool.setdefault(len(k), []).append(k)
-            self._suggestion_pool = pool
+        """Up to n close spellings among the most frequent keys, closest first (the more
+        frequent of equally close ones first)."""
+        pool = self._suggestions()
         word = key.lower()
-        candidates = [
-            k for length in range(len(word) - 2, len(word) + 3)
-            for k in self._suggestion_pool.get(length, [])
-        ]
-        return difflib.get_close_matches(word, candidates, n=n, cutoff=0.75)
+        start, stop = pool.span(len(word) - SUGGESTION_LENGTH_SLACK,
+                                len(word) + SUGGESTION_LENGTH_SLACK)
+        # Usually a handful pass the cutoff: take them all, then rank ties by frequency.
+        hits = process.extract(word, pool.keys[start:stop], scorer=fuzz.ratio,
+                               score_cutoff=SUGGESTION_CUTOFF, limit=None)
+        hits.sort(key=lambda hit: (-hit[1], pool.ranks[start + hit[2]]))
+        return [hit[0] for hit in hits[:n]]
+
+    def _suggestions(self) -> _SuggestionPool:
+        """The pool, built once on first use: two RPC threads may ask at the same time."""
+        pool = self._suggestion_pool
+        if pool is None:
+            with self._suggestion_lock:
+                pool = self._suggestion_pool
+                if pool is None:
+                    pool = _SuggestionPool.build(self.keys[:SUGGESTION_VOCAB])
+                    self._suggestion_pool = pool
+        return pool
 
     def encode_text(self, text: str) -> tuple[np.ndarray | None, list[str]]:
         """Mean of the raw vectors of the known tokens, and the unknown tokens.

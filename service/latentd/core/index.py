@@ -214,8 +214,10 @@ class HnswIndex:
                 before = time.monotonic()
                 index.add_items(unit_vectors[done:end], np.arange(done, end), num_threads=threads)
                 took = time.monotonic() - before
-                # Size the next call from this one's rate (inserts slow down only as log n).
-                rows = max(16 * threads, int((end - done) / max(took, 1e-3) * CHUNK_TARGET_S))
+                # Size the next call from this one's rate. Inserts into a small graph are
+                # fast, so the size at most doubles: an early rate would overshoot later.
+                rate = (end - done) / max(took, 1e-3)
+                rows = max(16 * threads, min(2 * (end - done), int(rate * CHUNK_TARGET_S)))
                 progress.done = end
         log.info("%sHNSW build: %d vectors (100%%) in %.1fs", who, n, time.monotonic() - started)
         return cls(index, params)

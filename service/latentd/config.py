@@ -103,6 +103,9 @@ _LIMIT_HELP = {
     "max_steps": "most Interpolate points",
     "max_ef": "largest HNSW search breadth a caller may ask for",
     "max_results": "most neighbours in one response (queries x k, or points x k)",
+    "max_request_tokens": "most sentence-model tokens in one request, over all its texts",
+    "max_exact_scores": "most scores an exact search computes in one request "
+                        "(queries x keys x terms)",
 }
 _LIMITS: list[tuple[str, str]] = [
     (f.name, "request limit: " + _LIMIT_HELP.get(f.name, f.name.replace("_", " ")))

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from latentd.core.errors import FailedPrecondition, NotFound, invalid, shown
+from latentd.core.errors import FailedPrecondition, NotFound, NotReady, invalid, shown
 from latentd.core.limits import Limits
 from latentd.core.search import QueryBatch, search, weighted_means
 from latentd.core.sentence_model import SentenceModel
 from latentd.core.types import (
     AnalogyMethod,
     Encoded,
+    IndexState,
     Interpolation,
     InterpolationPath,
     InterpolationPoint,
@@ -110,6 +111,31 @@ def check_results(queries: int, k: int, limits: Limits) -> None:
                       f"most {limits.max_results} in one request (lower k or split the batch)")
 
 
+def check_exact_work(space: WordSpace, batch: QueryBatch, method: AnalogyMethod,
+                     options: QueryOptions, limits: Limits) -> None:
+    """An exact search scores every key searched for every query (and every term, for
+    3CosMul): bound that work, since a request that asks for it may cost minutes."""
+    if not options.exact and space.index is not None:
+        return
+    keys = min(options.restrict, space.size) if options.restrict > 0 else space.size
+    terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
+    scores = len(batch) * keys * terms
+    if scores <= limits.max_exact_scores:
+        return
+    per_term = f" x {terms} terms" if terms > 1 else ""
+    work = (f"{len(batch)} queries x {keys} keys{per_term} = {scores:,} scores, at most "
+            f"{limits.max_exact_scores:,} in one request")
+    if options.exact:
+        raise invalid("options.exact", f"an exact search of {work} (search the HNSW index, "
+                      "set a smaller restrict, or split the batch)")
+    if space.index_state is IndexState.BUILDING:
+        raise NotReady(f"space {space.name!r} is still building its HNSW index and searches "
+                       f"exactly until then: {work}; retry when ListModels reports HNSW, or "
+                       "split the batch")
+    raise invalid("queries", f"space {space.name!r} has no HNSW index and searches exactly: "
+                  f"{work}; split the batch")
+
+
 def unit(v: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(v, axis=-1, keepdims=True)
     return (v / np.where(norm == 0, 1, norm)).astype(np.float32)
@@ -187,7 +213,8 @@ class TermResolver:
         texts = [p for p in self._pending if p.term.text is not None]
         if texts and isinstance(self.space, SentenceModel):
             encoded = self.space.encode([p.term.text or "" for p in texts], normalize=True,
-                                        truncate=True)
+                                        truncate=True, field="text terms",
+                                        max_request_tokens=self.limits.max_request_tokens)
             for p, v in zip(texts, encoded.vectors, strict=True):
                 p.vector, p.resolved = v, Resolved(input=p.term.text or "")
         elif texts:
@@ -286,7 +313,8 @@ def encode(
                       f"dimension), got {dimensions}")
     if isinstance(space, SentenceModel):
         return space.encode(inputs, normalize=normalize, dimensions=dimensions,
-                            prompt_name=prompt_name, truncate=truncate)
+                            prompt_name=prompt_name, truncate=truncate,
+                            max_request_tokens=limits.max_request_tokens)
     if prompt_name:
         raise invalid("prompt_name", f"{space.name!r} is a word model and has no prompts")
     vectors, unknown_tokens, missing = [], [], []
@@ -338,6 +366,7 @@ def analogy(
             np.vstack([p.vectors, n.vectors]), np.concatenate([p.weights, n.weights]),
             p.rows + n.rows, p.resolved + n.resolved)))
     batch = build_batch([g[2] for g in groups], names, options.include_inputs)
+    check_exact_work(words, batch, method, options, limits)
     hits = search(words, batch, k, method, options.exact, options.restrict, options.ef)
     return [
         SearchResult(neighbors(words, hits.rows[i], hits.scores[i]),
@@ -366,6 +395,7 @@ def nearest(
     resolver.resolve()
     groups = [resolver.group(h) for h in handles]
     batch = build_batch(groups, names, options.include_inputs)
+    check_exact_work(words, batch, AnalogyMethod.COSADD, options, limits)
     hits = search(words, batch, k, AnalogyMethod.COSADD, options.exact, options.restrict,
                   options.ef)
     return [
@@ -426,6 +456,7 @@ def interpolate(
     rows = [] if options.include_inputs else sorted(set(a.rows + b.rows))
     exclude = np.array([rows] * steps, dtype=np.int64).reshape(steps, len(rows))
     batch = QueryBatch(points, points[:, None, :], np.ones((steps, 1), np.float32), exclude)
+    check_exact_work(words, batch, AnalogyMethod.COSADD, options, limits)
     hits = search(words, batch, k, AnalogyMethod.COSADD, options.exact, options.restrict,
                   options.ef)
     return Interpolation(

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from latentd.core.cancellation import checkpoint
 from latentd.core.types import AnalogyMethod, IndexState
 from latentd.core.word_space import WordSpace
 
@@ -57,6 +58,9 @@ COSMUL_EPSILON = 1e-6
 # least breadth hnswlib searches with (HnswParams' default ef) when no ef is given.
 HNSW_COST_PER_CANDIDATE = 100
 HNSW_MIN_BREADTH = 200
+# Queries per hnswlib call: between calls the work stops if its caller has gone (10,000
+# queries take seconds), and each call still spreads over every core.
+PROBE_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ def _exact(
     rows = np.full((n, k), -1, dtype=np.int64)
     scores = np.full((n, k), -np.inf, dtype=np.float32)
     for start in range(0, n, per_chunk):
+        checkpoint()
         chunk = batch.rows(slice(start, start + per_chunk))
         if method is AnalogyMethod.COSMUL:
             c, t, d = chunk.terms.shape
@@ -189,12 +194,12 @@ def _hnsw(
     wanted: int, ef: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     assert space.index is not None
-    labels, _ = space.index.query(batch.combined, wanted, ef)
+    labels = _probe(space, batch.combined, wanted, ef)
     if method is AnalogyMethod.COSMUL:
         boosted = np.where(batch.weights < 0, batch.weights * COSMUL_NEGATIVE_BOOST,
                            batch.weights)
         probe, _ = weighted_means(batch.terms, boosted)
-        more, _ = space.index.query(probe, wanted, ef)
+        more = _probe(space, probe, wanted, ef)
         labels = _unique_rows(np.hstack([labels, more]))
         wanted = labels.shape[1]
 
@@ -204,6 +209,7 @@ def _hnsw(
     terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
     per_chunk = max(1, CHUNK_BYTES // (wanted * space.dimension * 4 * (terms + 1)))
     for start in range(0, n, per_chunk):
+        checkpoint()
         stop = min(start + per_chunk, n)
         cand = labels[start:stop]
         chunk = batch.rows(slice(start, stop))
@@ -221,6 +227,17 @@ def _hnsw(
         rows[start:stop, : order.shape[1]] = found
         scores[start:stop, : order.shape[1]] = top
     return rows, scores
+
+
+def _probe(space: WordSpace, queries: np.ndarray, wanted: int, ef: int) -> np.ndarray:
+    """HNSW candidate labels (n, wanted) for unit query vectors, a chunk at a time."""
+    assert space.index is not None
+    parts = []
+    for start in range(0, len(queries), PROBE_CHUNK):
+        checkpoint()
+        labels, _ = space.index.query(queries[start:start + PROBE_CHUNK], wanted, ef)
+        parts.append(labels)
+    return np.vstack(parts)
 
 
 def _unique_rows(labels: np.ndarray) -> np.ndarray:

@@ -79,7 +79,11 @@ class SentenceModel:
         prompt_name: str = "",
         truncate: bool = False,
         field: str = "inputs",
+        max_request_tokens: int = 0,
     ) -> Encoded:
+        """Vectors of `texts`. An input over the model's token limit is an error unless
+        `truncate`; more than `max_request_tokens` tokens in all (after truncation; 0: no
+        limit) is an error before any forward pass."""
         prompt = ""
         if prompt_name:
             if prompt_name not in self.prompt_names:
@@ -91,7 +95,7 @@ class SentenceModel:
             raise invalid("dimensions", f"{dimensions} exceeds the model's dimension "
                           f"{self.dimension}")
         vectors, counts = self._on_model_thread(self._encode, list(texts), prompt, truncate,
-                                                field)
+                                                field, max_request_tokens)
         if dimensions:
             vectors = vectors[:, :dimensions]
         if normalize:
@@ -111,7 +115,7 @@ class SentenceModel:
         return future.result()
 
     def _encode(self, texts: list[str], prompt: str, truncate: bool, field: str,
-                stop: StopCheck) -> tuple[np.ndarray, list[int]]:
+                max_request_tokens: int, stop: StopCheck) -> tuple[np.ndarray, list[int]]:
         # Tokenise everything first: a request with an input over the limit fails before
         # any forward pass is spent on it.
         tokenised = []
@@ -130,6 +134,13 @@ class SentenceModel:
                 f"{field}[{first}]: {counts[first]} tokens exceeds the limit of "
                 f"{self.max_tokens} for model {self.name!r} ({len(too_long)} input(s) too "
                 "long); set truncate to cut them"
+            )
+        total = sum(min(n, self.max_tokens) if self.max_tokens else n for n in counts)
+        if max_request_tokens and total > max_request_tokens:
+            raise InvalidArgument(
+                f"{field}: {len(texts)} texts hold {total} tokens for model {self.name!r}"
+                f"{' after truncation' if too_long else ''}; at most {max_request_tokens} in "
+                "one request (split it into smaller requests)"
             )
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for batch, features, longest in tokenised:

@@ -173,11 +173,16 @@ class _BuildProgress:
         self._thread.join()
 
     def _run(self) -> None:
+        last_done, last_time = 0, self._started
         while not self._stop.wait(PROGRESS_INTERVAL_S):
-            done, elapsed = self.done, time.monotonic() - self._started
-            left = f", about {elapsed * (self._total - done) / done:.0f}s left" if done else ""
+            done, now = self.done, time.monotonic()
+            # The rate since the last line: inserts slow down as the graph grows, so the
+            # average since the start would promise too early an end.
+            rate = (done - last_done) / max(now - last_time, 1e-3)
+            left = f", about {(self._total - done) / rate:.0f}s left" if rate > 0 else ""
             log.info("%sHNSW build: %d of %d vectors (%.0f%%) in %.0fs%s", self._who, done,
-                     self._total, 100 * done / self._total, elapsed, left)
+                     self._total, 100 * done / self._total, now - self._started, left)
+            last_done, last_time = done, now
 
 
 class HnswIndex:

@@ -93,6 +93,32 @@ def probes(channel: grpc.Channel) -> dict[str, Callable[[float], Any]]:
         "encode 256 x 10000 chars truncate": lambda t: emb.Encode(pb.EncodeRequest(
             inputs=[f"{i} {LONG_TEXT}"[:10_000] for i in range(256)], truncate=True),
             timeout=t),
+        # The heaviest requests the default limits allow.
+        "at limits: batch nearest 10000 x k=100 (HNSW)": lambda t: arith.BatchNearest(
+            nearest_many(10_000, 0, 100), timeout=t),
+        "at limits: batch nearest 1000 x k=1000 (HNSW)": lambda t: arith.BatchNearest(
+            nearest_many(1_000, 0, 1000), timeout=t),
+        "at limits: batch nearest 2500 exact k=100": lambda t: arith.BatchNearest(
+            pb.BatchNearestRequest(
+                queries=[pb.NearestQuery(query=[key(words[i % 10])]) for i in range(2500)],
+                k=100, options=pb.QueryOptions(exact=True)), timeout=t),
+        "at limits: batch analogy 10000 cosmul k=100 (HNSW)": lambda t: arith.BatchAnalogy(
+            pb.BatchAnalogyRequest(queries=[analogies[i % 2] for i in range(10_000)], k=100,
+                                   method=pb.COSMUL), timeout=t),
+        "at limits: batch analogy 833 cosmul exact": lambda t: arith.BatchAnalogy(
+            pb.BatchAnalogyRequest(queries=[analogies[i % 2] for i in range(833)], k=10,
+                                   method=pb.COSMUL, options=pb.QueryOptions(exact=True)),
+            timeout=t),
+        "at limits: interpolate 256 steps k=1000": lambda t: arith.Interpolate(
+            pb.InterpolateRequest(start=key("cat"), end=key("dog"), steps=256, k=1000),
+            timeout=t),
+        "at limits: encode 64 x 256 tokens": lambda t: emb.Encode(pb.EncodeRequest(
+            inputs=[f"{i} {LONG_TEXT}" for i in range(64)], truncate=True), timeout=t),
+        "at limits: similarity 32 x 32 long texts": lambda t: arith.Similarity(
+            pb.SimilarityRequest(space=SENTENCE_MODEL,
+                                 a=[pb.Term(text=f"{i} {LONG_TEXT}") for i in range(32)],
+                                 b=[pb.Term(text=f"{i} {LONG_TEXT}") for i in range(32)]),
+            timeout=t),
         "nearest of one 10000-char unknown key": lambda t: arith.Nearest(pb.NearestRequest(
             query=[key("x" * 10_000)]), timeout=t),
         "nearest of 60 unknown 10000-char keys": lambda t: arith.Nearest(pb.NearestRequest(
@@ -113,11 +139,12 @@ def run_probe(call: Callable[[float], Any], pid: int, timeout: float) -> dict[st
 
 
 def abandoned_work(channel: grpc.Channel, pid: int) -> dict[str, Any]:
-    """A BatchNearest whose caller gives up after 0.5 s: server CPU until it goes quiet."""
+    """A BatchNearest whose caller gives up after 0.5 s: server CPU until it goes quiet.
+    (v1 was probed with 20,000 exact queries; the limits now refuse that, so this is the
+    heaviest HNSW batch they allow.)"""
     arith = pb_grpc.ArithmeticStub(channel)
     request = pb.BatchNearestRequest(
-        queries=[pb.NearestQuery(query=[key("car")]) for _ in range(20_000)], k=50,
-        options=pb.QueryOptions(exact=True))
+        queries=[pb.NearestQuery(query=[key("car")]) for _ in range(10_000)], k=100)
     cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
     try:
         arith.BatchNearest(request, timeout=0.5)

@@ -236,7 +236,8 @@ def test_serve_health_list_models_sigterm_and_cache(tmp_path: Path, tiny_model: 
         assert info.index_state == latent_pb2.HNSW
     stop(second, log)
     assert "HNSW index loaded" in log.read_text(), log.read_text()
-    assert [p.name for p in cache_dir.iterdir()] == [hnsw_files[0].name]
+    assert sorted(p.name for p in cache_dir.iterdir()) == [
+        hnsw_files[0].name, hnsw_files[0].name + ".manifest.json"]
     again = hnsw_files[0].stat()
     assert (again.st_ino, again.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
 

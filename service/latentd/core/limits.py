@@ -21,8 +21,10 @@ class Limits:
     max_ef: int = 10_000  # HNSW search breadth a caller may ask for
     max_results: int = 1_000_000  # neighbours in one response: queries x k (x points)
     # Sentence-model tokens in one request, over all its texts, after truncation: the
-    # model's cost is per token (all-MiniLM-L6-v2: about 0.2 ms a token on 2 cores).
-    max_request_tokens: int = 32_768
+    # model's cost is per token (all-MiniLM-L6-v2: about 0.36 ms of CPU a token on 2
+    # cores, so 16,384 tokens cost about 6 s). TEI's max_batch_tokens has this default too.
+    max_request_tokens: int = 16_384
     # Scores an exact search computes in one request: queries x keys searched (x terms
-    # for 3CosMul). GloVe's 400,000 keys: 5,000 3CosAdd or about 1,700 3CosMul queries.
-    max_exact_scores: int = 2_000_000_000
+    # for 3CosMul), about 7 ns of CPU each. GloVe's 400,000 keys: 2,500 3CosAdd or 833
+    # 3CosMul queries, about 7 s.
+    max_exact_scores: int = 1_000_000_000

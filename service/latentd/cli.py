@@ -76,7 +76,9 @@ def serve(settings: Settings) -> int:
     registry = Registry(loading=True)
     running: RunningServer | None = None
     try:
-        running = create_server(registry, settings)
+        running = create_server(
+            registry, host=settings.host, port=settings.port, workers=settings.workers,
+            max_message_bytes=settings.max_message_mb * 1024 * 1024, limits=settings.limits)
         log.info("listening on %s:%d; loading models (health: NOT_SERVING)", settings.host,
                  running.port)
         build_registry(settings, registry=registry)

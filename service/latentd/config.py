@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from latentd.core.index import HnswParams
+from latentd.core.hnsw_params import HnswParams
 from latentd.core.limits import Limits
-from latentd.core.loaders import FORMATS
+from latentd.core.word_formats import FORMATS
 
 DEFAULT_WORD_MODEL = "glove-6b-50d"
 DEFAULT_SENTENCE_MODEL = "all-minilm-l6-v2"

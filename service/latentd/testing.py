@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ def start_test_server(
     from latentd.api.server import create_server
     from latentd.core.sentence_model import SentenceModel
 
-    settings = replace(settings or Settings(), host="127.0.0.1", port=0, workers=8)
+    settings = settings or Settings()
     registry = Registry()
     space = WordSpace(name, list(kv.index_to_key), kv.vectors, source="test")
     space.start_index(HnswParams(m=16, ef_construction=100, ef=64), cache_dir,
@@ -39,7 +38,9 @@ def start_test_server(
     if sentence_model:
         registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()),
                      default=True)
-    running = create_server(registry, settings)
+    running = create_server(registry, host="127.0.0.1", port=0, workers=8,
+                            max_message_bytes=settings.max_message_mb * 1024 * 1024,
+                            limits=settings.limits)
     try:
         yield f"127.0.0.1:{running.port}"
     finally:

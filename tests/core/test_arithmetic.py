@@ -7,6 +7,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from latentd.core import arithmetic as A
+from latentd.core import checks, comparison, encoding
 from latentd.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from latentd.core.index import HnswParams
 from latentd.core.limits import Limits
@@ -122,21 +123,21 @@ def test_unknown_keys_are_all_named_with_suggestions(space: WordSpace) -> None:
 
 
 def test_text_term_mean_of_tokens_and_unknown_tokens(space: WordSpace) -> None:
-    encoded = A.encode(space, ["cat dog", "zzz cat"], LIMITS, normalize=False)
+    encoded = encoding.encode(space, ["cat dog", "zzz cat"], LIMITS, normalize=False)
     u = (space.vectors[space.key_to_index["cat"]] + space.vectors[space.key_to_index["dog"]]) / 2
     np.testing.assert_allclose(encoded.vectors[0], u, rtol=1e-6)
     np.testing.assert_allclose(encoded.vectors[1], space.vectors[space.key_to_index["cat"]])
     assert encoded.unknown_tokens == [[], ["zzz"]]
     with pytest.raises(NotFound, match=r"inputs\[1\].*'qqq'"):
-        A.encode(space, ["cat", "qqq"], LIMITS)
+        encoding.encode(space, ["cat", "qqq"], LIMITS)
 
 
 def test_encode_dimensions_truncate_and_renormalise(space: WordSpace) -> None:
-    encoded = A.encode(space, ["cat"], LIMITS, dimensions=4)
+    encoded = encoding.encode(space, ["cat"], LIMITS, dimensions=4)
     assert encoded.vectors.shape == (1, 4)
     assert np.linalg.norm(encoded.vectors[0]) == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(InvalidArgument, match="dimensions"):
-        A.encode(space, ["cat"], LIMITS, dimensions=17)
+        encoding.encode(space, ["cat"], LIMITS, dimensions=17)
 
 
 @pytest.mark.parametrize(
@@ -156,11 +157,11 @@ def test_encode_dimensions_truncate_and_renormalise(space: WordSpace) -> None:
         (lambda s: A.nearest(s, [], LIMITS), "queries"),
         (lambda s: A.nearest(s, [[Term(key="cat"), Term(key="cat", weight=-1)]], LIMITS),
          "cancel out"),
-        (lambda s: A.encode(s, [], LIMITS), "inputs"),
-        (lambda s: A.encode(s, ["a"] * 257, LIMITS), "at most 256"),
+        (lambda s: encoding.encode(s, [], LIMITS), "inputs"),
+        (lambda s: encoding.encode(s, ["a"] * 257, LIMITS), "at most 256"),
         (lambda s: A.interpolate(s, Term(key="cat"), Term(key="dog"), LIMITS, steps=1), "steps"),
         (lambda s: A.nearest(s, [keys(["cat"])], LIMITS, options=QueryOptions(ef=10**6)), "ef"),
-        (lambda s: A.doesnt_match(s, keys(["cat"]), LIMITS), "at least 2"),
+        (lambda s: comparison.doesnt_match(s, keys(["cat"]), LIMITS), "at least 2"),
         (lambda s: A.nearest(s, [keys(["cat"])] * 1001, LIMITS, k=1000), "at most 1000000"),
         (lambda s: A.interpolate(s, Term(key="cat"), Term(key="dog"),
                                  Limits(max_results=10), steps=3, k=4), "12 neighbours"),
@@ -201,7 +202,8 @@ def test_slerp_keeps_constant_angle_steps(space: WordSpace) -> None:
 
 
 def test_similarity_is_the_cosine_matrix(space: WordSpace, tiny_kv: KeyedVectors) -> None:
-    result = A.similarity(space, keys(["cat", "king"]), keys(["dog", "queen", "frog"]), LIMITS)
+    result = comparison.similarity(space, keys(["cat", "king"]), keys(["dog", "queen", "frog"]),
+                                   LIMITS)
     assert result.scores.shape == (2, 3)
     assert result.scores[0, 0] == pytest.approx(tiny_kv.similarity("cat", "dog"), abs=1e-5)
     assert result.scores[1, 1] == pytest.approx(tiny_kv.similarity("king", "queen"), abs=1e-5)
@@ -209,17 +211,19 @@ def test_similarity_is_the_cosine_matrix(space: WordSpace, tiny_kv: KeyedVectors
 
 def test_doesnt_match_equals_gensim(space: WordSpace, tiny_kv: KeyedVectors) -> None:
     words = ["cat", "dog", "kitten", "queen"]
-    result = A.doesnt_match(space, keys(words), LIMITS)
+    result = comparison.doesnt_match(space, keys(words), LIMITS)
     assert result.key == tiny_kv.doesnt_match(words) == "queen"
     assert result.index == 3
 
 
 def test_sentence_model_is_not_searchable() -> None:
-    class FakeSentence:  # only the attribute searchable() reads
+    class FakeSentence:  # only the attributes check_searchable() reads
         name = "s"
+        kind = "sentence"
+        has_keys = False
 
     with pytest.raises(FailedPrecondition, match="no keys to search"):
-        A.searchable(FakeSentence())  # type: ignore[arg-type]
+        checks.check_searchable(FakeSentence())  # type: ignore[arg-type]
 
 
 def test_building_space_answers_exactly(tiny_kv: KeyedVectors) -> None:

@@ -11,6 +11,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from latentd.core import arithmetic as A
+from latentd.core import comparison, encoding, terms
 from latentd.core.cancellation import stop_when
 from latentd.core.errors import DeadlineExceeded, InvalidArgument, NotFound, NotReady
 from latentd.core.index import HnswIndex, HnswParams
@@ -46,30 +47,30 @@ def test_tokens_over_the_request_budget_fail_before_any_forward_pass(
     texts = ["the cat sat on the mat " * 10] * 3  # 62 tokens each, specials included
     limits = Limits(max_request_tokens=150)
     with pytest.raises(InvalidArgument, match=r"inputs: 3 texts hold 186 tokens .* at most 150"):
-        A.encode(sentences, texts, limits)
-    assert A.encode(sentences, texts[:2], limits).vectors.shape == (2, sentences.dimension)
+        encoding.encode(sentences, texts, limits)
+    assert encoding.encode(sentences, texts[:2], limits).vectors.shape == (2, sentences.dimension)
 
 
 def test_the_budget_counts_tokens_after_truncation(sentences: SentenceModel) -> None:
     long = "word " * 1000  # far over the 256-token limit: counts 256 once cut
     limits = Limits(max_request_tokens=600)
-    encoded = A.encode(sentences, [long, long], limits, truncate=True)
+    encoded = encoding.encode(sentences, [long, long], limits, truncate=True)
     assert encoded.truncated == [True, True]
     with pytest.raises(InvalidArgument, match=r"768 tokens .* after truncation"):
-        A.encode(sentences, [long, long, long], limits, truncate=True)
+        encoding.encode(sentences, [long, long, long], limits, truncate=True)
 
 
 def test_similarity_counts_both_sides_against_the_budget(sentences: SentenceModel) -> None:
     a = [Term(text="the cat sat on the mat " * 10)] * 2
     with pytest.raises(InvalidArgument, match="text terms: 4 texts hold 248 tokens"):
-        A.similarity(sentences, a, a, Limits(max_request_tokens=200))
+        comparison.similarity(sentences, a, a, Limits(max_request_tokens=200))
 
 
 def test_encode_stops_when_the_caller_has_gone(sentences: SentenceModel) -> None:
     with stop_when(deadline_passed), pytest.raises(DeadlineExceeded):
-        sentences.encode(["a cat sat on the mat"])
+        sentences.embed(["a cat sat on the mat"])
     # The model thread is free for the next caller.
-    assert sentences.encode(["a cat"]).vectors.shape == (1, sentences.dimension)
+    assert sentences.embed(["a cat"]).vectors.shape == (1, sentences.dimension)
 
 
 # -- exact search work ------------------------------------------------------------------
@@ -165,11 +166,11 @@ def test_only_the_first_unknown_keys_get_suggestions(
     unknown = [Term(key=f"kingx{i}") for i in range(64)]
     with pytest.raises(NotFound) as err:
         A.nearest(space, [unknown], Limits())
-    assert len(asked) == A.MAX_SUGGESTED
+    assert len(asked) == terms.MAX_SUGGESTED
     message = str(err.value)
     assert "did you mean: king" in message
-    assert f"… and {64 - A.MAX_NAMED_UNKNOWN} more unknown terms" in message
-    assert message.count("unknown key") == A.MAX_NAMED_UNKNOWN
+    assert f"… and {64 - terms.MAX_NAMED_UNKNOWN} more unknown terms" in message
+    assert message.count("unknown key") == terms.MAX_NAMED_UNKNOWN
 
 
 def test_word_model_encode_of_many_unknown_words_is_one_short_error(
@@ -177,6 +178,6 @@ def test_word_model_encode_of_many_unknown_words_is_one_short_error(
 ) -> None:
     space = exact_space(tiny_kv)
     with pytest.raises(NotFound) as err:
-        A.encode(space, [f"zzq{i}" for i in range(256)], Limits())
+        encoding.encode(space, [f"zzq{i}" for i in range(256)], Limits())
     assert len(str(err.value)) < 1000 and "246 more unknown terms" in str(err.value)
-    np.testing.assert_array_equal(A.encode(space, ["king"], Limits()).vectors.shape, (1, 16))
+    np.testing.assert_array_equal(encoding.encode(space, ["king"], Limits()).vectors.shape, (1, 16))

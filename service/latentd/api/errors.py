@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 
@@ -38,13 +37,14 @@ STATUS_OF: dict[type[LatentError], grpc.StatusCode] = {
 # messages short; this is the backstop.
 MAX_MESSAGE_CHARS = 2000
 
-Handler = TypeVar("Handler", bound=Callable[..., Any])
+# Methods of these services get the mapping (prefix of grpc's "/package.Service/Method").
+SERVED = "/latent.v1."
 
 
 def status_of(error: LatentError) -> grpc.StatusCode:
-    for kind in type(error).__mro__:
-        if kind in STATUS_OF:
-            return STATUS_OF[kind]  # type: ignore[index]
+    for kind, code in STATUS_OF.items():
+        if isinstance(error, kind):
+            return code
     return grpc.StatusCode.INTERNAL
 
 
@@ -63,25 +63,42 @@ def caller_gone(context: grpc.ServicerContext) -> None:
         raise Cancelled("the caller cancelled the request; the work was stopped")
 
 
-def mapped_errors(method: Handler) -> Handler:
-    """Wrap a servicer method: domain errors abort with their status and message; anything
-    else is INTERNAL, logged with its traceback, and the server keeps serving. The core's
-    checkpoints stop the work when the caller has gone."""
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Every latent.v1 method, server-wide: domain errors abort with their status and a
+    bounded message; anything else is INTERNAL, logged with its traceback, and the
+    server keeps serving. The core's checkpoints stop the work when the caller has gone."""
 
-    @functools.wraps(method)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or handler.unary_unary is None or not method.startswith(SERVED):
+            return handler  # health and reflection answer as they do
+        return grpc.unary_unary_rpc_method_handler(
+            mapped_errors(handler.unary_unary, method.rsplit("/", 1)[-1]),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def mapped_errors(behavior: Callable[[Any, grpc.ServicerContext], Any],
+                  name: str) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def mapped(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             with stop_when(lambda: caller_gone(context)):
-                return method(self, request, context)
+                return behavior(request, context)
         except LatentError as error:
             context.abort(status_of(error), bounded(str(error)))
         except MemoryError:
-            log.exception("%s ran out of memory", method.__name__)
+            log.exception("%s ran out of memory", name)
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                           "the request needs more memory than the server has; send less")
         except Exception:
-            log.exception("%s failed", method.__name__)
+            log.exception("%s failed", name)
             context.abort(grpc.StatusCode.INTERNAL,
-                          f"internal error in {method.__name__}; see the server log")
+                          f"internal error in {name}; see the server log")
 
-    return wrapper  # type: ignore[return-value]
+    return mapped

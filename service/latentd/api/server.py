@@ -17,8 +17,9 @@ from grpc_reflection.v1alpha import reflection
 
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
+from latentd.api.errors import ErrorInterceptor
 from latentd.api.servicers import ArithmeticServicer, EmbeddingsServicer, ModelsServicer
-from latentd.config import Settings
+from latentd.core.limits import Limits
 from latentd.core.registry import Registry
 
 SERVICE_NAMES = tuple(
@@ -81,37 +82,43 @@ def _port_problem(host: str, port: int, exc: OSError) -> str:
             "(env LATENT_HOST, LATENT_PORT)")
 
 
-def create_server(registry: Registry, settings: Settings) -> RunningServer:
-    """A started server on settings.host:settings.port (port 0: a free one). Health
-    reports SERVING once the registry is ready (at once for a registry that is not
-    loading); until then NOT_SERVING, and call `set_serving(True)` when it is."""
-    check_port_free(settings.host, settings.port)
-    size = settings.max_message_mb * 1024 * 1024
+def create_server(
+    registry: Registry,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    workers: int = 16,
+    max_message_bytes: int = 64 * 1024 * 1024,
+    limits: Limits | None = None,
+) -> RunningServer:
+    """A started server on host:port (port 0: a free one). Health reports SERVING once
+    the registry is ready (at once for a registry that is not loading); until then
+    NOT_SERVING, and call `set_serving(True)` when it is."""
+    check_port_free(host, port)
+    limits = limits or Limits()
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
-        options=[("grpc.max_receive_message_length", size),
-                 ("grpc.max_send_message_length", size),
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
+        interceptors=[ErrorInterceptor()],
+        options=[("grpc.max_receive_message_length", max_message_bytes),
+                 ("grpc.max_send_message_length", max_message_bytes),
                  ("grpc.so_reuseport", 0)],
     )
     pb_grpc.add_ModelsServicer_to_server(ModelsServicer(registry), server)
-    pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, settings.limits),
-                                             server)
-    pb_grpc.add_ArithmeticServicer_to_server(ArithmeticServicer(registry, settings.limits),
-                                             server)
+    pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, limits), server)
+    pb_grpc.add_ArithmeticServicer_to_server(ArithmeticServicer(registry, limits), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME), server)
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        port = server.add_insecure_port(f"{host}:{settings.port}")
+        bound = server.add_insecure_port(address)
     except RuntimeError:  # lost a race for the port after the check
-        port = 0
-    if port == 0:
-        raise PortUnavailable(_port_problem(settings.host, settings.port,
-                                            OSError(errno.EADDRINUSE, "in use")))
-    running = RunningServer(server, port, health_servicer)
+        bound = 0
+    if bound == 0:
+        raise PortUnavailable(_port_problem(host, port, OSError(errno.EADDRINUSE, "in use")))
+    running = RunningServer(server, bound, health_servicer)
     running.set_serving(not registry.loading)
     server.start()
     return running

@@ -21,7 +21,6 @@ import os
 import struct
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import hnswlib
@@ -34,6 +33,7 @@ from latentd.core.checked_file import (
     save_checked,
     verify,
 )
+from latentd.core.hnsw_params import HnswParams
 from latentd.core.rwlock import ReadWriteLock
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,6 @@ _LINK = 4  # tableint and linklistsizeint are uint32
 _LABEL = 8  # labeltype is size_t
 # Levels are -ln(U)/ln(M) with U a double, so well under this for any M >= 2.
 _MAX_LEVEL = 128
-
-
-@dataclass(frozen=True)
-class HnswParams:
-    m: int = 16
-    ef_construction: int = 200
-    ef: int = 200  # default search breadth; raised to the candidate count when smaller
-    build_threads: int = 0  # 0: all cores
 
 
 def cache_digest(unit_vectors: np.ndarray, params: HnswParams) -> str:

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from latentd.core.errors import LatentError
+from latentd.core.word_formats import FORMATS
 from latentd.core.word_space import WordSpace
-
-FORMATS = ("kumo", "word2vec", "word2vec-binary", "glove", "fasttext", "kv")
 
 # The first four bytes of a fastText `.bin` model (int32, little-endian).
 FASTTEXT_MAGIC = 793712314

@@ -8,10 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from latentd.core.errors import NotFound, NotReady, shown
-from latentd.core.sentence_model import SentenceModel
-from latentd.core.word_space import WordSpace
-
-Space = WordSpace | SentenceModel
+from latentd.core.space import Space
 
 LOADING_MESSAGE = "latentd is loading models; try again in a few seconds"
 

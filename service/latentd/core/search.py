@@ -35,12 +35,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from latentd.core.cancellation import checkpoint
 from latentd.core.types import AnalogyMethod, IndexState
-from latentd.core.word_space import WordSpace
+
+if TYPE_CHECKING:  # word_space.py calls search(); the import would be circular
+    from latentd.core.word_space import WordSpace
 
 # Memory for one chunk of the score matrix (queries x keys x terms), in bytes.
 CHUNK_BYTES = 256 * 1024 * 1024

@@ -21,21 +21,28 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from latentd.core.cancellation import StopCheck, current_check
-from latentd.core.errors import InvalidArgument, invalid, shown
-from latentd.core.types import Encoded, IndexState
+from latentd.core.errors import FailedPrecondition, InvalidArgument, invalid, shown
+from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
+
+if TYPE_CHECKING:
+    from latentd.core.search import Hits, QueryBatch
 
 log = logging.getLogger(__name__)
 
 
 class SentenceModel:
+    """A Space (core/space.py) with no keys: its encoder is the model."""
+
     kind = "sentence"
     index_state = IndexState.NONE
     size = 0
+    keys: tuple[str, ...] = ()
+    has_keys = False
     has_subwords = False
 
     def __init__(self, name: str, path: str | Path, device: str = "cpu",
@@ -70,20 +77,18 @@ class SentenceModel:
     def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    def encode(
+    def embed(
         self,
         texts: Sequence[str],
         *,
-        normalize: bool = True,
-        dimensions: int = 0,
         prompt_name: str = "",
         truncate: bool = False,
         field: str = "inputs",
         max_request_tokens: int = 0,
-    ) -> Encoded:
-        """Vectors of `texts`. An input over the model's token limit is an error unless
-        `truncate`; more than `max_request_tokens` tokens in all (after truncation; 0: no
-        limit) is an error before any forward pass."""
+    ) -> Embedded:
+        """Raw vectors of `texts`. An input over the model's token limit is an error
+        unless `truncate`; more than `max_request_tokens` tokens in all (after truncation;
+        0: no limit) is an error before any forward pass."""
         prompt = ""
         if prompt_name:
             if prompt_name not in self.prompt_names:
@@ -91,19 +96,21 @@ class SentenceModel:
                 raise invalid("prompt_name", f"model {self.name!r} has no prompt "
                               f"{shown(prompt_name)} (known: {known})")
             prompt = self._model.prompts[prompt_name]
-        if dimensions and dimensions > self.dimension:
-            raise invalid("dimensions", f"{dimensions} exceeds the model's dimension "
-                          f"{self.dimension}")
         vectors, counts = self._on_model_thread(self._encode, list(texts), prompt, truncate,
                                                 field, max_request_tokens)
-        if dimensions:
-            vectors = vectors[:, :dimensions]
-        if normalize:
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.where(norms == 0, 1, norms)
         truncated = [bool(self.max_tokens and n > self.max_tokens) for n in counts]
-        return Encoded(np.ascontiguousarray(vectors, dtype=np.float32), truncated,
-                       [[] for _ in texts])
+        return Embedded(vectors, [True] * len(texts), truncated, [[] for _ in texts])
+
+    def lookup(self, key: str) -> KeyLookup | None:
+        return None  # no keys
+
+    def suggest(self, key: str, n: int = 3) -> list[str]:
+        return []
+
+    def search(self, batch: QueryBatch, k: int, method: AnalogyMethod, *, exact: bool,
+               restrict: int, ef: int) -> Hits:
+        raise FailedPrecondition(f"space {self.name!r} is a sentence model: it has no keys "
+                                 "to search")
 
     # -- on the model's thread ---------------------------------------------------------
 

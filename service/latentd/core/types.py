@@ -68,7 +68,25 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class Encoded:
+class KeyLookup:
+    index: int | None  # row of the key; None for an out-of-vocabulary fastText vector
+    key: str  # the key that was used (exact, or its lowercase form)
+    vector: np.ndarray  # raw vector
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Texts as a space's encoder sees them: raw vectors, and per text whether the
+    encoder knew it at all (a word space knows no text without a known word)."""
+
+    vectors: np.ndarray  # (n, dim) float32; zero rows where not known
+    known: list[bool]
+    truncated: list[bool]
+    unknown_tokens: list[list[str]]
+
+
+@dataclass(frozen=True)
+class EncodeResult:
     vectors: np.ndarray  # (n, dim) float32
     truncated: list[bool]
     unknown_tokens: list[list[str]]
@@ -82,7 +100,7 @@ class InterpolationPoint:
 
 
 @dataclass(frozen=True)
-class Interpolation:
+class InterpolateResult:
     points: list[InterpolationPoint]
     start: Resolved
     end: Resolved
@@ -90,14 +108,14 @@ class Interpolation:
 
 
 @dataclass(frozen=True)
-class SimilarityMatrix:
+class SimilarityResult:
     scores: np.ndarray  # (len(a), len(b)) float32
     a: list[Resolved]
     b: list[Resolved]
 
 
 @dataclass(frozen=True)
-class OddOneOut:
+class DoesntMatchResult:
     index: int
     key: str
     score: float

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from latentd.core.index import HnswIndex, HnswParams
-from latentd.core.types import IndexState
+from latentd.core.errors import invalid
+from latentd.core.hnsw_params import HnswParams
+from latentd.core.index import HnswIndex
+from latentd.core.search import Hits, QueryBatch, search
+from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +52,13 @@ class _SuggestionPool:
                 bisect.bisect_right(self.lengths, longest))
 
 
-@dataclass(frozen=True)
-class KeyLookup:
-    index: int | None  # row of the key; None for an out-of-vocabulary fastText vector
-    key: str  # the key that was used (exact, or its lowercase form)
-    vector: np.ndarray  # raw vector
-
-
 class WordSpace:
-    """Keys in frequency order (row i is the i-th most frequent word), raw and unit vectors."""
+    """Keys in frequency order (row i is the i-th most frequent word), raw and unit
+    vectors. A Space (core/space.py)."""
 
     kind = "word"
+    has_keys = True
+    max_tokens = 0  # a word space reads any number of tokens
 
     def __init__(
         self,
@@ -97,6 +96,10 @@ class WordSpace:
     @property
     def size(self) -> int:
         return len(self.keys)
+
+    @property
+    def prompt_names(self) -> list[str]:
+        return []
 
     @property
     def has_subwords(self) -> bool:
@@ -163,6 +166,33 @@ class WordSpace:
         if not found:
             return None, unknown
         return np.mean(found, axis=0, dtype=np.float32), unknown
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt_name: str = "",
+        truncate: bool = False,
+        field: str = "inputs",
+        max_request_tokens: int = 0,
+    ) -> Embedded:
+        """Each text as the mean of its known tokens' vectors (a zero row, not known,
+        when it has none). Token lookups cost no model work: no token budget applies."""
+        if prompt_name:
+            raise invalid("prompt_name", f"{self.name!r} is a word model and has no prompts")
+        vectors = np.zeros((len(texts), self.dimension), np.float32)
+        known, unknown_tokens = [], []
+        for i, text in enumerate(texts):
+            vector, unknown = self.encode_text(text)
+            if vector is not None:
+                vectors[i] = vector
+            known.append(vector is not None)
+            unknown_tokens.append(unknown)
+        return Embedded(vectors, known, [False] * len(texts), unknown_tokens)
+
+    def search(self, batch: QueryBatch, k: int, method: AnalogyMethod, *, exact: bool,
+               restrict: int, ef: int) -> Hits:
+        return search(self, batch, k, method, exact, restrict, ef)
 
     # -- index -------------------------------------------------------------------------
 

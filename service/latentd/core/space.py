@@ -1,0 +1,93 @@
+"""The Space protocol: what every space offers the operations.
+
+A space is a set of keyed vectors plus an encoder that turns text into a vector of the
+same dimension. A word model is one (keys: its vocabulary; encoder: the mean of the
+token vectors), a sentence model is one with no keys (its encoder is the model), and a
+collection of documents will be one (keys: document ids; encoder: its sentence model).
+Analogy, Nearest, Interpolate, Similarity, DoesntMatch and Encode are written once,
+against this protocol; a new kind of space implements it and nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
+
+if TYPE_CHECKING:
+    from latentd.core.search import Hits, QueryBatch
+
+
+class Space(Protocol):
+    name: str
+    kind: str  # "word" or "sentence": the ModelKind on the wire
+    source: str  # where it was loaded from
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def size(self) -> int:
+        """Number of keys (0 for a space without keys)."""
+        ...
+
+    @property
+    def keys(self) -> Sequence[str]:
+        """The keys; row i of a search result is keys[i]."""
+        ...
+
+    @property
+    def has_keys(self) -> bool:
+        """Whether terms may name keys and the space may be searched."""
+        ...
+
+    @property
+    def has_subwords(self) -> bool:
+        """Whether an unknown key still gets a vector (fastText)."""
+        ...
+
+    @property
+    def index_state(self) -> IndexState: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """The encoder's token limit per text (0: none)."""
+        ...
+
+    @property
+    def prompt_names(self) -> list[str]: ...
+
+    def lookup(self, key: str) -> KeyLookup | None:
+        """The key's row and raw vector, or None when the space lacks it."""
+        ...
+
+    def suggest(self, key: str, n: int = 3) -> list[str]:
+        """Up to n keys spelt like `key`, closest first."""
+        ...
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt_name: str = "",
+        truncate: bool = False,
+        field: str = "inputs",
+        max_request_tokens: int = 0,
+    ) -> Embedded:
+        """Raw vectors of `texts` from the space's encoder. `field` names the texts in
+        error messages; `max_request_tokens` bounds a model's work (0: no bound)."""
+        ...
+
+    def search(
+        self,
+        batch: QueryBatch,
+        k: int,
+        method: AnalogyMethod,
+        *,
+        exact: bool,
+        restrict: int,
+        ef: int,
+    ) -> Hits:
+        """The k best keys for each query, exactly reranked (rows index `keys`)."""
+        ...

@@ -8,8 +8,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,16 +20,23 @@ from typing import Any
 
 import numpy as np
 
-# No model hub is ever contacted; must be set before anything imports transformers.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HNSWLIB_NO_NATIVE", "1")
+from latentd.testing import (
+    child_env,
+    free_port,
+    latentd_command,
+    stop_process,
+    use_offline_env,
+    wait_for,
+    wait_for_hnsw,
+)
+
+# Before anything imports transformers (here or in a child that inherits the environment).
+use_offline_env()
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
 WORD_SPACE = "glove-6b-50d"
 SENTENCE_MODEL = "all-minilm-l6-v2"
-INDEX_STATE_HNSW = 3  # latent.v1.IndexState.HNSW
 
 
 # ---------------------------------------------------------------------------
@@ -191,12 +196,6 @@ def write_json(name: str, results: dict[str, Any], out_dir: Path | None = None) 
 # The service side: a `latentd serve` subprocess
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def proc_status_kib(pid: int, field_name: str) -> int | None:
     """A `VmRSS`-like field of /proc/PID/status, in KiB."""
     try:
@@ -223,49 +222,9 @@ def health_status(target: str, timeout: float = 2.0) -> int | None:
     return int(response.status)
 
 
-def index_state(target: str, space: str = WORD_SPACE, timeout: float = 5.0) -> int | None:
-    """IndexState of a space from ListModels (raw stub: independent of the client's types)."""
-    import grpc
-
-    from latent.v1 import latent_pb2, latent_pb2_grpc
-
-    with grpc.insecure_channel(target) as channel:
-        try:
-            response = latent_pb2_grpc.ModelsStub(channel).ListModels(
-                latent_pb2.ListModelsRequest(), timeout=timeout)
-        except grpc.RpcError:
-            return None
-    for model in response.models:
-        if model.name == space:
-            return int(model.index_state)
-    return None
-
-
-def wait_for(predicate: Any, timeout: float, interval: float = 0.1,
-             proc: subprocess.Popen[bytes] | None = None) -> float | None:
-    """Poll until predicate() is true; the seconds waited, or None on timeout."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if predicate():
-            return time.perf_counter() - start
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"latentd exited with {proc.returncode} (see its log)")
-        time.sleep(interval)
-    return None
-
-
 def wait_hnsw(target: str, timeout: float = 600.0) -> float | None:
-    return wait_for(lambda: index_state(target) == INDEX_STATE_HNSW, timeout, interval=0.25)
-
-
-def latentd_command() -> list[str]:
-    script = Path(sys.executable).parent / "latentd"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("latentd")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "import sys; from latentd.cli import main; sys.exit(main())"]
+    """Seconds until the GloVe space's index is HNSW, or None on timeout."""
+    return wait_for_hnsw(target, WORD_SPACE, timeout=timeout, interval=0.25)
 
 
 @dataclass
@@ -298,7 +257,7 @@ class ServerRun:
 
         serving = health_pb2.HealthCheckResponse.SERVING
         waited = wait_for(lambda: health_status(self.target, 1.0) == serving, timeout,
-                          interval=0.05, proc=self.proc)
+                          interval=0.05, process=self.proc)
         if waited is None:
             raise TimeoutError(f"latentd not SERVING after {timeout:.0f}s (log: {self.log_path})")
         self.serving_s = time.perf_counter() - self.spawned_at
@@ -324,17 +283,12 @@ def latentd_server(cache_dir: Path, log_path: Path) -> Iterator[ServerRun]:
     with log_path.open("wb") as log:
         spawned_at = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=os.environ.copy())
+                                stdin=subprocess.DEVNULL, env=child_env())
         run = ServerRun(target, proc, log_path, cache_was_empty, spawned_at)
         try:
             yield run
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
+            stop_process(proc)
 
 
 @contextlib.contextmanager

@@ -3,15 +3,16 @@ gRPC server on port 0 serving it (plus the real default sentence model)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from latentd.testing import start_test_server, use_offline_env
+
+# Before any test module imports transformers (it reads the variables on import).
+use_offline_env()
 
 # Directions of the tiny space: royalty, gender, animal, person, youth, places, noise.
 TINY_DIM = 16
@@ -58,8 +59,6 @@ def tiny_kv():
 def server_target(tmp_path_factory: pytest.TempPathFactory, tiny_kv) -> Iterator[str]:
     """A real latentd on 127.0.0.1:<free port> with the word space `tiny` (default word
     model, an HNSW index) and the default sentence model `all-minilm-l6-v2`."""
-    from latentd.testing import start_test_server
-
     cache_dir: Path = tmp_path_factory.mktemp("cache")
     with start_test_server(tiny_kv, cache_dir=cache_dir) as target:
         yield target

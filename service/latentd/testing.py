@@ -1,17 +1,39 @@
-"""A real server in this process, on a free port, for tests and examples."""
+"""Helpers for tests, benchmarks and examples: a real server in this process on a free
+port, and `latentd serve` as a child process (its command, its environment, its one
+'serving on' line, waiting for its HNSW index, stopping it).
+
+Importing this module loads no model library (torch, transformers, gensim): a caller may
+call use_offline_env() after importing it and before anything imports transformers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from latentd.app import default_sentence_dir
-from latentd.config import DEFAULT_SENTENCE_MODEL, Settings
-from latentd.core.index import HnswParams
-from latentd.core.registry import Registry
-from latentd.core.word_space import WordSpace
+if TYPE_CHECKING:
+    from latentd.config import Settings
+
+# No model hub is ever contacted; hnswlib is compiled for any x86-64, not this CPU.
+OFFLINE_ENV: dict[str, str] = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HNSWLIB_NO_NATIVE": "1",
+}
+SERVING_LINE = re.compile(r"serving on ([\d.]+):(\d+)\b")
+
+
+# -- in this process -----------------------------------------------------------------------
 
 
 @contextmanager
@@ -26,10 +48,17 @@ def start_test_server(
     """Serve gensim KeyedVectors `kv` as the word space `name` (HNSW index built before the
     server starts) and, unless told otherwise, the default sentence model. Yields the
     target "127.0.0.1:PORT"."""
-    from latentd.api.server import create_server
-    from latentd.core.sentence_model import SentenceModel
+    from dataclasses import replace
 
-    settings = settings or Settings()
+    from latentd.api.server import create_server
+    from latentd.app import default_sentence_dir
+    from latentd.config import DEFAULT_SENTENCE_MODEL, Settings
+    from latentd.core.index import HnswParams
+    from latentd.core.registry import Registry
+    from latentd.core.sentence_model import SentenceModel
+    from latentd.core.word_space import WordSpace
+
+    settings = replace(settings or Settings(), host="127.0.0.1", port=0, workers=8)
     registry = Registry()
     space = WordSpace(name, list(kv.index_to_key), kv.vectors, source="test")
     space.start_index(HnswParams(m=16, ef_construction=100, ef=64), cache_dir,
@@ -38,10 +67,127 @@ def start_test_server(
     if sentence_model:
         registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()),
                      default=True)
-    running = create_server(registry, host="127.0.0.1", port=0, workers=8,
-                            max_message_bytes=settings.max_message_mb * 1024 * 1024,
-                            limits=settings.limits)
+    running = create_server(registry, settings)
     try:
         yield f"127.0.0.1:{running.port}"
     finally:
         running.stop(grace=None)
+
+
+def use_offline_env() -> None:
+    """Put OFFLINE_ENV into this process's environment where not set already. Call it
+    before anything imports transformers or huggingface_hub (they read it on import)."""
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+# -- `latentd serve` as a child process ----------------------------------------------------
+
+
+def latentd_command() -> list[str]:
+    """The `latentd` command: the script next to this Python, else the one on PATH, else
+    this Python running latentd.cli."""
+    script = Path(sys.executable).parent / "latentd"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("latentd")
+    return [found] if found else [sys.executable, "-m", "latentd.cli"]
+
+
+def child_env(*, drop_latent: bool = False, **extra: str) -> dict[str, str]:
+    """The environment for a child latentd (or a Python loading its models): this
+    process's, with OFFLINE_ENV over it, without the LATENT_* variables if drop_latent,
+    and `extra` last."""
+    env = {k: v for k, v in os.environ.items()
+           if not (drop_latent and k.startswith("LATENT_"))}
+    env.update(OFFLINE_ENV)
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def read_serving_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """latentd's first line on stdout ('latentd VERSION serving on HOST:PORT ...'), read
+    within `timeout` seconds. RuntimeError when stdout closes before a line (the process
+    exited), TimeoutError when no line comes in time; the process is left running."""
+    stdout = process.stdout
+    if stdout is None:
+        raise ValueError("the process was started without stdout=subprocess.PIPE")
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=timeout)
+    if not first:
+        raise TimeoutError(f"latentd printed no line within {timeout:.0f}s")
+    if not first[0]:
+        raise RuntimeError(f"latentd exited with {process.poll()} before its serving line")
+    return first[0]
+
+
+def serving_port(line: str) -> int:
+    """The port of a 'serving on HOST:PORT' line; ValueError when the line has none."""
+    found = SERVING_LINE.search(line)
+    if not found:
+        raise ValueError(f"no 'serving on HOST:PORT' in {line!r}")
+    return int(found.group(2))
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 30.0) -> int:
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds; its
+    exit status."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=timeout)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1,
+             process: subprocess.Popen[Any] | None = None) -> float | None:
+    """Poll until predicate() is true; the seconds waited, or None on timeout.
+    RuntimeError as soon as `process`, if given, has exited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if predicate():
+            return time.perf_counter() - start
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"latentd exited with {process.returncode} (see its log)")
+        time.sleep(interval)
+    return None
+
+
+def index_state(target: str, space: str | None = None, timeout: float = 5.0) -> int | None:
+    """The latent.v1.IndexState of the model `space` (the first model listed when None)
+    from ListModels; None when the server does not answer or lists no such model."""
+    import grpc
+
+    from latent.v1 import latent_pb2, latent_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        try:
+            reply = latent_pb2_grpc.ModelsStub(channel).ListModels(
+                latent_pb2.ListModelsRequest(), timeout=timeout)
+        except grpc.RpcError:
+            return None
+    for model in reply.models:
+        if space is None or model.name == space:
+            return int(model.index_state)
+    return None
+
+
+def wait_for_hnsw(target: str, space: str | None = None, *, timeout: float,
+                  interval: float = 0.25,
+                  process: subprocess.Popen[Any] | None = None) -> float | None:
+    """Poll ListModels until the index of `space` (the first model when None) is HNSW;
+    the seconds waited, or None on timeout."""
+    from latent.v1 import latent_pb2
+
+    hnsw = int(latent_pb2.HNSW)
+    return wait_for(lambda: index_state(target, space) == hnsw, timeout, interval, process)

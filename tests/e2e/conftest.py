@@ -5,73 +5,49 @@ only the first run on a machine pays for the build (about a minute on 2 cores)."
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
-from latent.v1 import latent_pb2 as pb
-from latent.v1 import latent_pb2_grpc as pb_grpc
+from latentd.testing import (
+    child_env,
+    latentd_command,
+    read_serving_line,
+    serving_port,
+    stop_process,
+    wait_for_hnsw,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 INDEX_WAIT_S = 900
 
 
-def latentd_command() -> list[str]:
-    return [sys.executable, "-m", "latentd.cli"]
-
-
-def wait_for_serving_line(process: subprocess.Popen[str], timeout: float) -> int:
-    """The port from latentd's one 'serving on HOST:PORT' line."""
-    deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                raise RuntimeError(f"latentd exited with {process.returncode}")
-            continue
-        match = re.search(r"serving on [\d.]+:(\d+)", line)
-        if match:
-            return int(match.group(1))
-    raise TimeoutError("latentd printed no serving line")
-
-
-def index_state(target: str, space: str) -> int:
-    with grpc.insecure_channel(target) as channel:
-        models = pb_grpc.ModelsStub(channel).ListModels(pb.ListModelsRequest(), timeout=10)
-    return next(m.index_state for m in models.models if m.name == space)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e is marked e2e (`pytest -m "not e2e"` leaves them out).
+    The hook sees the whole session's items, hence the check of the path."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
 def default_server() -> Iterator[str]:
     cache_dir = Path(os.environ.get("LATENT_E2E_CACHE", REPO / ".cache" / "e2e"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     process = subprocess.Popen(
         [*latentd_command(), "serve", "--port", "0", "--cache-dir", str(cache_dir)],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, text=True, env=child_env(),
     )
     try:
-        port = wait_for_serving_line(process, timeout=300)
-        target = f"127.0.0.1:{port}"
-        deadline = time.monotonic() + INDEX_WAIT_S
-        while index_state(target, "glove-6b-50d") != pb.HNSW:
-            if time.monotonic() > deadline:
-                raise TimeoutError("the GloVe HNSW index was not ready in time")
-            time.sleep(2)
+        target = f"127.0.0.1:{serving_port(read_serving_line(process, timeout=300))}"
+        if wait_for_hnsw(target, "glove-6b-50d", timeout=INDEX_WAIT_S, interval=2,
+                         process=process) is None:
+            raise TimeoutError("the GloVe HNSW index was not ready in time")
         yield target
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,8 @@ serves, and caches; one killed while serving restarts warm from the cache."""
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -18,6 +14,14 @@ import pytest
 
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
+from latentd.testing import (
+    child_env,
+    index_state,
+    latentd_command,
+    read_serving_line,
+    serving_port,
+    wait_for_hnsw,
+)
 
 WORDS = 60_000
 DIM = 32
@@ -37,25 +41,15 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def start(model: Path, cache: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LATENT_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "latentd.cli", "serve", "--no-default-models", "--port", "0",
+        [*latentd_command(), "serve", "--no-default-models", "--port", "0",
          "--word-model", f"big={model}", "--cache-dir", str(cache),
          "--hnsw-ef-construction", "400", "--hnsw-build-threads", "1"],
-        stdout=subprocess.PIPE, stderr=log.open("a"), text=True, env=env,
+        stdout=subprocess.PIPE, stderr=log.open("a"), text=True,
+        env=child_env(drop_latent=True, PYTHONUNBUFFERED="1"),
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"serving on [\d.]+:(\d+)", line)
-    assert match, f"no serving line: {line!r}"
-    return process, f"127.0.0.1:{match.group(1)}"
-
-
-def state(target: str) -> int:
-    with grpc.insecure_channel(target) as channel:
-        reply = pb_grpc.ModelsStub(channel).ListModels(pb.ListModelsRequest(), timeout=10)
-    return reply.models[0].index_state
+    line = read_serving_line(process, timeout=300)
+    return process, f"127.0.0.1:{serving_port(line)}"
 
 
 def nearest(target: str, exact: bool) -> list[str]:
@@ -65,18 +59,11 @@ def nearest(target: str, exact: bool) -> list[str]:
     return [n.key for n in reply.neighbors]
 
 
-def wait_for_hnsw(target: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while state(target) != pb.HNSW:
-        assert time.monotonic() < deadline, "index never became ready"
-        time.sleep(0.5)
-
-
 def test_sigkill_during_build_then_restart(model: Path, tmp_path: Path) -> None:
     cache, log = tmp_path / "cache", tmp_path / "latentd.log"
     process, target = start(model, cache, log)
     try:
-        assert state(target) == pb.BUILDING
+        assert index_state(target, timeout=10) == pb.BUILDING
         expected = nearest(target, exact=True)  # answered while building
     finally:
         process.send_signal(signal.SIGKILL)
@@ -85,7 +72,8 @@ def test_sigkill_during_build_then_restart(model: Path, tmp_path: Path) -> None:
 
     process, target = start(model, cache, log)
     try:
-        wait_for_hnsw(target)
+        assert wait_for_hnsw(target, timeout=300, interval=0.5) is not None, \
+            "index never became ready"
         assert nearest(target, exact=False) == expected
     finally:
         process.send_signal(signal.SIGKILL)  # killed while serving, after the save
@@ -95,7 +83,8 @@ def test_sigkill_during_build_then_restart(model: Path, tmp_path: Path) -> None:
 
     process, target = start(model, cache, log)
     try:
-        wait_for_hnsw(target, timeout=60)
+        assert wait_for_hnsw(target, timeout=60, interval=0.5) is not None, \
+            "index never became ready"
         assert nearest(target, exact=False) == expected
     finally:
         process.send_signal(signal.SIGTERM)

@@ -3,13 +3,10 @@ model on a free port (health, ListModels), SIGTERM, and the on-disk index cache.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,24 +17,15 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from latent.v1 import latent_pb2, latent_pb2_grpc
+from latentd.testing import child_env, latentd_command, read_serving_line, wait_for_hnsw
 
 DIM = 8
 KEYS = ["king", "queen", "man", "woman", "cat", "dog", *[f"w{i}" for i in range(40)]]
 
 
-def latentd_command() -> list[str]:
-    script = Path(sys.executable).parent / "latentd"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("latentd")
-    return [found] if found else [sys.executable, "-m", "latentd.cli"]
-
-
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LATENT_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HNSWLIB_NO_NATIVE="1",
-               XDG_CACHE_HOME=str(tmp_path / "xdg-cache"), PYTHONUNBUFFERED="1")
-    return env
+    return child_env(drop_latent=True, XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+                     PYTHONUNBUFFERED="1")
 
 
 def run(args: list[str], tmp_path: Path, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -151,16 +139,12 @@ def start(tiny_model: Path, cache_dir: Path, tmp_path: Path, log: Path) -> Serve
          "--hnsw-m", "8", "--hnsw-ef-construction", "50", "--hnsw-build-threads", "1"],
         stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=clean_env(tmp_path),
     )
-    first: list[str] = []
-    reader = threading.Thread(target=lambda: first.append(process.stdout.readline()),
-                              daemon=True)
-    reader.start()
-    reader.join(timeout=120)
-    if not first or not first[0]:
+    try:
+        line = read_serving_line(process, timeout=120)
+    except (TimeoutError, RuntimeError):
         process.kill()
         process.wait()
-        raise AssertionError(f"no 'serving on' line; stderr:\n{log.read_text()}")
-    line = first[0]
+        raise AssertionError(f"no 'serving on' line; stderr:\n{log.read_text()}") from None
     found = re.search(r"serving on 127\.0\.0\.1:(\d+)\b", line)
     assert found, line
     return Server(process, int(found.group(1)), line)
@@ -179,13 +163,11 @@ def stop(server: Server, log: Path) -> None:
     assert server.process.stdout.read() == ""  # one line on stdout, no more
 
 
-def wait_for_index(models: latent_pb2_grpc.ModelsStub, timeout: float = 60) -> latent_pb2.ModelInfo:
-    deadline = time.monotonic() + timeout
-    while True:
-        (info,) = models.ListModels(latent_pb2.ListModelsRequest(), timeout=5).models
-        if info.index_state == latent_pb2.HNSW or time.monotonic() > deadline:
-            return info
-        time.sleep(0.1)
+def wait_for_index(server: Server, models: latent_pb2_grpc.ModelsStub) -> latent_pb2.ModelInfo:
+    """The one model's info once its index is HNSW, or after 60 s."""
+    wait_for_hnsw(server.target, timeout=60, interval=0.1, process=server.process)
+    (info,) = models.ListModels(latent_pb2.ListModelsRequest(), timeout=5).models
+    return info
 
 
 @pytest.fixture
@@ -213,7 +195,7 @@ def test_serve_health_list_models_sigterm_and_cache(tmp_path: Path, tiny_model: 
             reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
         models = latent_pb2_grpc.ModelsStub(channel)
-        info = wait_for_index(models)
+        info = wait_for_index(first, models)
         assert info.name == "tiny"
         assert info.kind == latent_pb2.WORD
         assert info.dimension == DIM
@@ -232,7 +214,7 @@ def test_serve_health_list_models_sigterm_and_cache(tmp_path: Path, tiny_model: 
     second = start(tiny_model, cache_dir, tmp_path, log)
     servers.append(second)
     with grpc.insecure_channel(second.target) as channel:
-        info = wait_for_index(latent_pb2_grpc.ModelsStub(channel))
+        info = wait_for_index(second, latent_pb2_grpc.ModelsStub(channel))
         assert info.index_state == latent_pb2.HNSW
     stop(second, log)
     assert "HNSW index loaded" in log.read_text(), log.read_text()

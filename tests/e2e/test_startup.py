@@ -13,9 +13,10 @@ import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from test_latentd_command import clean_env, latentd_command, run
+from test_latentd_command import clean_env, run
 
 from latent.v1 import latent_pb2, latent_pb2_grpc
+from latentd.testing import free_port, latentd_command
 
 # Log lines that only appear once a model has been loaded.
 LOADED = ("words x", "dims on")
@@ -58,9 +59,7 @@ def test_missing_sentence_model_is_named_before_any_model_loads(tmp_path: Path) 
 def test_loading_server_says_not_serving_then_serving(tmp_path: Path, word_file: Path) -> None:
     """The default sentence model takes seconds to load (torch is imported then): the
     port must already answer during that time."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     target = f"127.0.0.1:{port}"
     from latentd.app import default_sentence_dir
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -49,9 +48,6 @@ def serve(settings: Settings) -> int:
     status: 0 after a signal, 1 when the models or the port cannot be had."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Never reach a model hub: every model is local.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from latentd.api.server import create_server
     from latentd.app import build_registry
     from latentd.core.loaders import ModelLoadError

@@ -209,14 +209,14 @@ def load_settings(args: argparse.Namespace | None = None,
         pick("hnsw_" + name, int, hnsw, name)
     for name, _ in _LIMITS:
         pick(name, int, limits, name)
-    for kind in ("word", "sentence"):
-        flags: Sequence[str] | None = getattr(args, f"{kind}_model", None)
-        env_name = _env_name(f"{kind}_models")
+    for model_kind in ("word", "sentence"):
+        flags: Sequence[str] | None = getattr(args, f"{model_kind}_model", None)
+        env_name = _env_name(f"{model_kind}_models")
         if flags:
-            values[f"{kind}_models"] = tuple(
-                parse_model(x, f"--{kind}-model") for x in flags)
+            values[f"{model_kind}_models"] = tuple(
+                parse_model(x, f"--{model_kind}-model") for x in flags)
         elif environ.get(env_name, "").strip():
-            values[f"{kind}_models"] = tuple(
+            values[f"{model_kind}_models"] = tuple(
                 parse_model(x.strip(), env_name)
                 for x in environ[env_name].split(",") if x.strip())
     settings = Settings(**values)

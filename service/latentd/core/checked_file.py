@@ -60,7 +60,10 @@ def file_sha256(path: Path) -> str:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write data to path through a temporary file renamed into place."""
-    _atomic_save(path, lambda tmp: tmp.write_bytes(data))
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    _atomic_save(path, write)
 
 
 def write_manifest(path: Path, metadata: Metadata) -> None:

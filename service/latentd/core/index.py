@@ -120,7 +120,7 @@ def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
         f.seek(links_start)
         # A bounded read: the length was checked against the header just above.
         words = np.frombuffer(f.read(links_bytes), dtype="<u4").astype(np.uint32, copy=False)
-    _walk_link_lists(memoryview(words), count, upper, max_level)
+    _walk_link_lists(words.data, count, upper, max_level)
 
 
 def _walk_link_lists(words: memoryview, count: int, upper: int, max_level: int) -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +65,12 @@ class SentenceModel:
         )
         self._model.eval()
         self.device = str(self._model.device)
-        # Renamed get_embedding_dimension in sentence-transformers 5.
-        dimension = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
-        self.max_tokens = int(self._model.max_seq_length or 0)
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise ValueError("the model does not state its embedding dimension")
+        self.dimension = int(dimension)
+        max_seq_length = self._model.max_seq_length
+        self.max_tokens = int(max_seq_length) if max_seq_length else 0
         self.prompt_names: list[str] = sorted(self._model.prompts or {})
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
         # The warm-up makes the model's thread the first to run torch.
@@ -114,11 +116,11 @@ class SentenceModel:
 
     # -- on the model's thread ---------------------------------------------------------
 
-    def _on_model_thread(self, work: Any, *args: Any) -> Any:
+    def _on_model_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         """Run `work(*args, stop_check)` on the model's thread and wait for it. The stop
         check of the calling request goes along: a request whose caller has gone is
         dropped before its next batch (or before it starts, if it waited in the queue)."""
-        future: Future[Any] = self._thread.submit(work, *args, current_check())
+        future: Future[Any] = self._thread.submit(partial(work, *args, current_check()))
         return future.result()
 
     def _encode(self, texts: list[str], prompt: str, truncate: bool, field: str,

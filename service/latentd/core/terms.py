@@ -106,7 +106,9 @@ class TermResolver:
     def group(self, handle: int) -> ResolvedTerms:
         start, stop = self._groups[handle]
         items = self._pending[start:stop]
-        vectors = (unit(np.stack([p.vector for p in items])) if items
+        found = [p.vector for p in items if p.vector is not None]
+        assert len(found) == len(items), "group() before a successful resolve()"
+        vectors = (unit(np.stack(found)) if found
                    else np.zeros((0, self.space.dimension), np.float32))
         return ResolvedTerms(
             vectors=vectors,

@@ -165,7 +165,7 @@ class WordSpace:
                 found.append(hit.vector)
         if not found:
             return None, unknown
-        return np.mean(found, axis=0, dtype=np.float32), unknown
+        return np.asarray(np.mean(found, axis=0, dtype=np.float32)), unknown
 
     def embed(
         self,

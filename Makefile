@@ -1,4 +1,4 @@
-# Latent: make serve | make test | make proto | make lint | make bench
+# Latent: make serve | make test | make test-fast | make proto | make lint | make bench
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,7 +19,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HNSWLIB_NO_NATIVE := 1
 
-.PHONY: install install-dev serve test proto lint bench clean
+.PHONY: install install-dev serve test test-fast proto lint bench clean
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,13 @@ install-dev: $(VENV)/.installed-dev
 serve: install
 	$(VENV)/bin/latentd serve $(SERVE_FLAGS)
 
-test: install-dev
-	$(PY) -m ruff check service clients tests bench
+# The whole suite (what CI runs), after lint.
+test: lint
 	$(PY) -m pytest
+
+# Lint, then every test but the end-to-end ones (tests/e2e: real models, real processes).
+test-fast: lint
+	$(PY) -m pytest -m "not e2e"
 
 proto: install-dev
 	$(PY) -m grpc_tools.protoc -I protos \
@@ -48,8 +52,11 @@ proto: install-dev
 		--pyi_out=clients/python \
 		protos/latent/v1/latent.proto
 
+# ruff's rules and formatting; mypy with [tool.mypy] of pyproject.toml (service, client).
 lint: install-dev
 	$(PY) -m ruff check service clients tests bench
+	$(PY) -m ruff format --check service clients tests bench
+	$(PY) -m mypy
 
 bench: install-dev
 	$(PY) bench/analogy.py

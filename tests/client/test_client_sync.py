@@ -57,7 +57,7 @@ def test_analogy_options(client: latent.Client) -> None:
 
 def test_analogy_lowercase_fallback(client: latent.Client) -> None:
     result = client.analogy(["King", "woman"], ["man"], k=1)
-    assert result.positive[0] == latent.Resolved(input="King", key="king", unknown_tokens=[])
+    assert result.positive[0] == latent.ResolvedTerm(input="King", key="king", unknown_tokens=[])
     assert result.keys == ["queen"]
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import grpc
 import numpy as np
 import pytest
+from google.protobuf.message import Message
 
 import latent
 from latent import _convert as cv
+from latent._channel import channel_options
 from latent.cli import UsageError, parse_expression
-from latent.client import channel_options
 from latent.errors import from_rpc_error
 from latent.v1 import latent_pb2 as pb
 
@@ -95,13 +97,11 @@ def test_analogy_query_shapes() -> None:
 
 
 def test_optional_fields_only_when_given() -> None:
-    from latent.client import _encode_request, _interpolate_request
-
-    request = _encode_request("hi", "", None, None, None, False)
+    request = cv.encode_request("hi", "", None, None, None, False)
     assert not request.HasField("normalize") and not request.HasField("dimensions")
-    request = _encode_request(["a", "b"], "m", True, 8, "query", True)
+    request = cv.encode_request(["a", "b"], "m", True, 8, "query", True)
     assert request.normalize and request.dimensions == 8 and request.prompt_name == "query"
-    request = _interpolate_request("a", "b", None, "slerp", 3, "", pb.QueryOptions())
+    request = cv.interpolate_request("a", "b", None, "slerp", 3, "", pb.QueryOptions())
     assert not request.HasField("steps") and request.k == 3 and request.path == pb.SLERP
 
 
@@ -143,3 +143,157 @@ def test_parse_expression() -> None:
     for bad in (["king", "-"], ["king", "-", "+", "man"], ["+"]):
         with pytest.raises(UsageError):
             parse_expression(bad)
+
+
+def test_unreachable_is_a_subclass_of_unavailable() -> None:
+    refused = _FakeRpcError(
+        grpc.StatusCode.UNAVAILABLE,
+        "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: "
+        "Failed to connect to remote host: Connection refused",
+    )
+    assert type(from_rpc_error(refused)) is latent.ServerUnreachable
+    assert isinstance(from_rpc_error(refused), latent.Unavailable)
+    loading = _FakeRpcError(grpc.StatusCode.UNAVAILABLE, "latentd is loading models")
+    assert type(from_rpc_error(loading)) is latent.Unavailable
+    # Only UNAVAILABLE: the same words in another status are the server's own message.
+    other = _FakeRpcError(grpc.StatusCode.NOT_FOUND, "unknown key 'connection refused'")
+    assert type(from_rpc_error(other)) is latent.NotFound
+
+
+# Request fields that carry what the caller asked for, not an option.
+_OPERANDS = {
+    "inputs",
+    "positive",
+    "negative",
+    "query",
+    "queries",
+    "start",
+    "end",
+    "a",
+    "b",
+    "terms",
+}
+
+
+class _Sent(Exception):
+    """Raised by the fake _call once it has recorded the request."""
+
+
+def _requests_sent(
+    monkeypatch: pytest.MonkeyPatch, calls: list[Callable[[latent.Client], object]]
+) -> list[Message]:
+    from latent.client import Client
+
+    sent: list[Message] = []
+
+    def fake_call(self: Client, rpc: object, request: Message, timeout: float | None) -> None:
+        sent.append(request)
+        raise _Sent
+
+    monkeypatch.setattr(Client, "_call", fake_call)
+    with Client("127.0.0.1:1") as client:
+        for call in calls:
+            with pytest.raises(_Sent):
+                call(client)
+    return sent
+
+
+def _given(request: Message) -> set[str]:
+    """The fields set in a request, besides its operands and an all-default options."""
+    fields = {f.name for f, _ in request.ListFields()} - _OPERANDS
+    options = getattr(request, "options", None)
+    if options is not None and not options.ListFields():
+        fields.discard("options")
+    return fields
+
+
+def test_client_leaves_unset_options_to_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Callable[[latent.Client], object]] = [
+        lambda c: c.encode("a cat"),
+        lambda c: c.encode_detailed(["a cat"]),
+        lambda c: c.analogy(["king", "woman"], ["man"]),
+        lambda c: c.batch_analogy([(["king", "woman"], ["man"])]),
+        lambda c: c.nearest("cat"),
+        lambda c: c.batch_nearest(["cat"]),
+        lambda c: c.interpolate("cat", "dog"),
+        lambda c: c.similarity("cat", "dog"),
+        lambda c: c.doesnt_match(["cat", "dog", "king"]),
+    ]
+    sent = _requests_sent(monkeypatch, calls)
+    assert [_given(r) for r in sent] == [set()] * len(calls)
+    for request in sent:
+        for name in ("k", "steps", "normalize", "dimensions"):
+            if name in request.DESCRIPTOR.fields_by_name:
+                assert not request.HasField(name), f"{type(request).__name__}.{name}"
+
+
+def test_client_sends_what_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    analogy, interpolate, encode = _requests_sent(
+        monkeypatch,
+        [
+            lambda c: c.analogy("king", "man", k=3, method="cosmul", ef=50, restrict=9),
+            lambda c: c.interpolate("cat", "dog", steps=4, path="slerp", k=2),
+            lambda c: c.encode("a cat", normalize=False, dimensions=64),
+        ],
+    )
+    assert isinstance(analogy, pb.AnalogyRequest)
+    assert (analogy.k, analogy.method) == (3, pb.COSMUL)
+    assert (analogy.options.ef, analogy.options.restrict) == (50, 9)
+    assert isinstance(interpolate, pb.InterpolateRequest)
+    assert (interpolate.steps, interpolate.path, interpolate.k) == (4, pb.SLERP, 2)
+    assert isinstance(encode, pb.EncodeRequest)
+    assert encode.HasField("normalize") and not encode.normalize and encode.dimensions == 64
+
+
+@pytest.mark.parametrize(
+    ("argv", "given"),
+    [
+        (["analogy", "king", "-", "man", "+", "woman"], set()),
+        (["nearest", "cat"], set()),
+        (["interpolate", "cat", "dog"], {"k"}),  # the command's own 5 a point
+        (["encode", "a cat"], set()),
+        (["doesnt-match", "cat", "dog", "king"], set()),
+        (["similarity", "cat", "dog"], set()),
+    ],
+)
+def test_command_leaves_unset_options_to_the_server(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], given: set[str]
+) -> None:
+    from latent.cli import INTERPOLATE_K, main
+    from latent.client import Client
+
+    sent: list[Message] = []
+
+    def fake_call(self: Client, rpc: object, request: Message, timeout: float | None) -> None:
+        sent.append(request)
+        raise latent.Internal(grpc.StatusCode.INTERNAL, "stop here")
+
+    monkeypatch.setattr(Client, "_call", fake_call)
+    assert main([*argv, "--target", "127.0.0.1:1"]) == 1
+    (request,) = sent
+    assert _given(request) == given
+    if given:
+        assert request.k == INTERPOLATE_K  # type: ignore[attr-defined]
+
+
+def test_async_client_mirrors_client() -> None:
+    """The generated AsyncClient has Client's methods, signatures and docstrings."""
+    import inspect
+
+    from latent.async_client import AsyncClient
+    from latent.client import Client
+
+    def public(cls: type) -> dict[str, Callable[..., object]]:
+        return {n: f for n, f in vars(cls).items() if callable(f) and not n.startswith("_")} | {
+            "__init__": vars(cls)["__init__"]
+        }
+
+    sync, aio = public(Client), public(AsyncClient)
+    assert sorted(sync) == sorted(aio)
+    for name, method in sync.items():
+        assert inspect.signature(method) == inspect.signature(aio[name]), name
+        assert method.__doc__ == aio[name].__doc__, name
+        if name != "__init__":
+            assert inspect.iscoroutinefunction(aio[name]), name
+    assert inspect.iscoroutinefunction(AsyncClient.__aenter__)
+    assert inspect.iscoroutinefunction(AsyncClient.__aexit__)

@@ -1,13 +1,20 @@
-"""The checked-in stubs under clients/python/latent/v1 match the proto."""
+"""Generated code is fresh: the stubs under clients/python/latent/v1 match the proto, and
+latent/async_client.py matches what the generator makes of latent/client.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ("latent_pb2.py", "latent_pb2_grpc.py", "latent_pb2.pyi")
+PACKAGE = ROOT / "clients" / "python" / "latent"
+GENERATOR = ROOT / "clients" / "python" / "tools" / "generate_async_client.py"
 
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:
@@ -32,3 +39,40 @@ def test_generated_code_is_fresh(tmp_path: Path) -> None:
         fresh = (tmp_path / "latent" / "v1" / name).read_bytes()
         checked_in = (ROOT / "clients" / "python" / "latent" / "v1" / name).read_bytes()
         assert fresh == checked_in, f"stale generated code: run make proto ({name})"
+
+
+@pytest.fixture(scope="module")
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate_async_client", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_async_client_is_fresh(generator: ModuleType) -> None:
+    fresh = generator.generate((PACKAGE / "client.py").read_text(encoding="utf-8"))
+    checked_in = (PACKAGE / "async_client.py").read_text(encoding="utf-8")
+    assert fresh == checked_in, (
+        "stale latent/async_client.py: run python clients/python/tools/generate_async_client.py"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        # A blocking call the generator no longer recognises must not pass silently.
+        ("return rpc(", "return rpc_(", "no call of rpc"),
+        ("grpc.insecure_channel(", "grpc.insecure_channel_(", "no use of grpc.insecure_channel"),
+        ("def __exit__(", "def exit_(", "no __exit__"),
+        ("\nclass Client(", "\nHELPER = 1\n\n\nclass Client(", "holds only imports"),
+    ],
+)
+def test_generator_refuses_a_client_it_does_not_understand(
+    generator: ModuleType, old: str, new: str, error: str
+) -> None:
+    source = (PACKAGE / "client.py").read_text(encoding="utf-8")
+    assert old in source
+    with pytest.raises(generator.GenerateError, match=error):
+        generator.generate(source.replace(old, new, 1))

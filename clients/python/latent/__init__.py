@@ -11,6 +11,7 @@ not pay for grpc and numpy until a client is made.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from latent.errors import (
@@ -21,6 +22,7 @@ from latent.errors import (
     LatentError,
     NotFound,
     ResourceExhausted,
+    ServerUnreachable,
     Unavailable,
 )
 from latent.types import (
@@ -32,14 +34,15 @@ from latent.types import (
     ModelInfo,
     NearestResult,
     Neighbor,
-    Resolved,
+    ResolvedTerm,
     SimilarityResult,
     Term,
     Text,
 )
 
 if TYPE_CHECKING:
-    from latent.client import AsyncClient, Client
+    from latent.async_client import AsyncClient
+    from latent.client import Client
 
 __version__ = "0.1.0"
 
@@ -60,8 +63,9 @@ __all__ = [
     "NearestResult",
     "Neighbor",
     "NotFound",
-    "Resolved",
+    "ResolvedTerm",
     "ResourceExhausted",
+    "ServerUnreachable",
     "SimilarityResult",
     "Term",
     "Text",
@@ -69,19 +73,17 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = {"Client", "AsyncClient"}
+# Name -> module, for the grpc-backed clients (PEP 562: imported when first asked for).
+_LAZY = {"Client": "latent.client", "AsyncClient": "latent.async_client"}
 
 
 def __getattr__(name: str) -> Any:
-    # PEP 562: import the grpc-backed clients only when first asked for.
     if name in _LAZY:
-        from latent import client
-
-        value = getattr(client, name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'latent' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,15 +1,16 @@
 """Python values <-> latent.v1 messages, shared by Client and AsyncClient.
 
 Request builders validate what the proto cannot express (term forms, enum names) and
-raise ``ValueError``; everything else is left to the server, which owns the limits.
+raise ``ValueError``; everything else is left to the server, which owns the limits and
+the defaults: an option given as None leaves its field unset (proto3 ``optional``
+fields, and the zero value of the others), so that the server's default applies.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from numbers import Real
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +26,7 @@ from latent.types import (
     ModelKind,
     NearestResult,
     Neighbor,
-    Resolved,
+    ResolvedTerm,
     SimilarityResult,
     Term,
     Text,
@@ -37,43 +38,11 @@ TermLike: TypeAlias = str | Text | Term | npt.NDArray[Any] | Sequence[float]
 # One term, or several terms that the server combines.
 TermsLike: TypeAlias = TermLike | Sequence[TermLike]
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-SERVICES = ("latent.v1.Models", "latent.v1.Embeddings", "latent.v1.Arithmetic")
-
-# Retry UNAVAILABLE (server restarting, not ready, connection refused) in gRPC core, so
-# that every call of every client gets it without a retry loop of our own.
-SERVICE_CONFIG: dict[str, Any] = {
-    "methodConfig": [
-        {
-            "name": [{"service": s} for s in SERVICES],
-            "retryPolicy": {
-                "maxAttempts": 5,
-                "initialBackoff": "0.1s",
-                "maxBackoff": "2s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        }
-    ]
-}
-
-
-def channel_options(extra: Iterable[tuple[str, Any]] = ()) -> list[tuple[str, Any]]:
-    """Channel options of every client: retries, 64 MiB messages, then ``extra``."""
-    return [
-        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
-        ("grpc.enable_retries", 1),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        *extra,
-    ]
-
-
 # ---------------------------------------------------------------------------
 # Terms
 
 
-def _is_vector(value: object) -> bool:
+def _is_vector(value: object) -> TypeGuard[npt.NDArray[Any] | Sequence[float]]:
     """A numpy array, or a non-empty list/tuple of plain numbers (bool is not a number here)."""
     if isinstance(value, np.ndarray):
         return True
@@ -82,7 +51,7 @@ def _is_vector(value: object) -> bool:
     return False
 
 
-def _vector(values: Any) -> pb.Vector:
+def _vector(values: npt.ArrayLike) -> pb.Vector:
     array = np.asarray(values, dtype=np.float32)
     if array.ndim != 1:
         raise ValueError(f"a vector term must be 1-dimensional, got shape {array.shape}")
@@ -101,7 +70,7 @@ def term(value: TermLike) -> pb.Term:
             msg.key = value.key
         elif value.text is not None:
             msg.text = value.text
-        else:
+        elif value.vector is not None:
             msg.vector.CopyFrom(_vector(value.vector))
         if value.weight is not None:
             msg.weight = value.weight
@@ -116,9 +85,10 @@ def term(value: TermLike) -> pb.Term:
 def terms(value: TermsLike) -> list[pb.Term]:
     """One term or a sequence of terms; a list of numbers is one vector term."""
     if isinstance(value, (str, Text, Term)) or _is_vector(value):
-        return [term(value)]  # type: ignore[arg-type]
+        return [term(value)]
     if isinstance(value, Iterable):
-        return [term(v) for v in value]
+        # Not one term, so a sequence of them: TypeGuard cannot say so, a cast can.
+        return [term(v) for v in cast("Iterable[TermLike]", value)]
     raise TypeError(f"expected a term or a sequence of terms, not {type(value).__name__}")
 
 
@@ -133,19 +103,22 @@ def single_term(value: TermLike) -> pb.Term:
 def options(
     exact: bool, ef: int | None, restrict: int | None, include_inputs: bool
 ) -> pb.QueryOptions:
-    return pb.QueryOptions(
-        exact=exact, ef=ef or 0, restrict=restrict or 0, include_inputs=include_inputs
-    )
+    # ef and restrict: 0 is the server's default (and no restriction).
+    return pb.QueryOptions(exact=exact, ef=ef, restrict=restrict, include_inputs=include_inputs)
 
 
-def method(name: str) -> pb.AnalogyMethod.ValueType:
+def method(name: str | None) -> pb.AnalogyMethod | None:
+    if name is None:
+        return None
     try:
         return {"cosadd": pb.COSADD, "cosmul": pb.COSMUL}[name.lower()]
     except KeyError:
         raise ValueError(f"method must be 'cosadd' or 'cosmul', not {name!r}") from None
 
 
-def path(name: str) -> pb.InterpolationPath.ValueType:
+def path(name: str | None) -> pb.InterpolationPath | None:
+    if name is None:
+        return None
     try:
         return {"lerp": pb.LERP, "slerp": pb.SLERP}[name.lower()]
     except KeyError:
@@ -158,6 +131,111 @@ def analogy_query(query: Sequence[TermsLike]) -> pb.AnalogyQuery:
         raise ValueError("each analogy query is a (positive, negative) pair")
     negative = query[1] if len(query) == 2 else ()
     return pb.AnalogyQuery(positive=terms(query[0]), negative=terms(negative))
+
+
+# ---------------------------------------------------------------------------
+# Requests: None leaves a field unset, so that the server's default applies
+
+
+def encode_request(
+    inputs: str | Sequence[str],
+    model: str,
+    normalize: bool | None,
+    dimensions: int | None,
+    prompt_name: str | None,
+    truncate: bool,
+) -> pb.EncodeRequest:
+    return pb.EncodeRequest(
+        model=model,
+        inputs=[inputs] if isinstance(inputs, str) else list(inputs),
+        normalize=normalize,
+        dimensions=dimensions,
+        prompt_name=prompt_name,
+        truncate=truncate,
+    )
+
+
+def analogy_request(
+    positive: TermsLike,
+    negative: TermsLike,
+    k: int | None,
+    space: str,
+    method_name: str | None,
+    query_options: pb.QueryOptions,
+) -> pb.AnalogyRequest:
+    return pb.AnalogyRequest(
+        space=space,
+        positive=terms(positive),
+        negative=terms(negative),
+        k=k,
+        method=method(method_name),
+        options=query_options,
+    )
+
+
+def batch_analogy_request(
+    queries: Sequence[Sequence[TermsLike]],
+    k: int | None,
+    space: str,
+    method_name: str | None,
+    query_options: pb.QueryOptions,
+) -> pb.BatchAnalogyRequest:
+    return pb.BatchAnalogyRequest(
+        space=space,
+        queries=[analogy_query(q) for q in queries],
+        k=k,
+        method=method(method_name),
+        options=query_options,
+    )
+
+
+def nearest_request(
+    query: TermsLike, k: int | None, space: str, query_options: pb.QueryOptions
+) -> pb.NearestRequest:
+    return pb.NearestRequest(space=space, query=terms(query), k=k, options=query_options)
+
+
+def batch_nearest_request(
+    queries: Sequence[TermsLike], k: int | None, space: str, query_options: pb.QueryOptions
+) -> pb.BatchNearestRequest:
+    if isinstance(queries, str):
+        raise TypeError("batch_nearest takes a sequence of queries, not a str")
+    return pb.BatchNearestRequest(
+        space=space,
+        queries=[pb.NearestQuery(query=terms(q)) for q in queries],
+        k=k,
+        options=query_options,
+    )
+
+
+def interpolate_request(
+    start: TermLike,
+    end: TermLike,
+    steps: int | None,
+    path_name: str | None,
+    k: int | None,
+    space: str,
+    query_options: pb.QueryOptions,
+) -> pb.InterpolateRequest:
+    return pb.InterpolateRequest(
+        space=space,
+        start=single_term(start),
+        end=single_term(end),
+        steps=steps,
+        path=path(path_name),
+        k=k,
+        options=query_options,
+    )
+
+
+def similarity_request(a: TermsLike, b: TermsLike, space: str) -> pb.SimilarityRequest:
+    return pb.SimilarityRequest(space=space, a=terms(a), b=terms(b))
+
+
+def doesnt_match_request(values: Sequence[TermLike], space: str) -> pb.DoesntMatchRequest:
+    if isinstance(values, str):
+        raise TypeError("doesnt_match takes a sequence of terms, not a str")
+    return pb.DoesntMatchRequest(space=space, terms=[term(t) for t in values])
 
 
 # ---------------------------------------------------------------------------
@@ -190,8 +268,8 @@ def neighbors(items: Iterable[pb.Neighbor]) -> list[Neighbor]:
     return [Neighbor(n.key, n.score) for n in items]
 
 
-def resolved(r: pb.ResolvedTerm) -> Resolved:
-    return Resolved(r.input, r.key, list(r.unknown_tokens))
+def resolved(r: pb.ResolvedTerm) -> ResolvedTerm:
+    return ResolvedTerm(r.input, r.key, list(r.unknown_tokens))
 
 
 def vector(v: pb.Vector) -> npt.NDArray[np.float32]:

@@ -29,38 +29,23 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from latent.errors import DeadlineExceeded, LatentError, NotFound, Unavailable
-from latent.types import Neighbor, Resolved, Text
+from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT
+from latent.errors import DeadlineExceeded, LatentError, NotFound, ServerUnreachable, Unavailable
+from latent.types import Neighbor, ResolvedTerm, Text
 
 if TYPE_CHECKING:
     from latent.client import Client
 
 PROG = "latent"
-DEFAULT_TARGET = "127.0.0.1:50051"
-DEFAULT_TIMEOUT = 30.0
 TARGET_ENV = "LATENT_TARGET"
+
+# The command's own -k for interpolate, not the server's: one line a point stays readable.
+INTERPOLATE_K = 5
 
 # Exit statuses.
 EXIT_OK = 0
 EXIT_FAILED = 1  # latentd answered with an error, or could not be reached in time
 EXIT_USAGE = 2  # bad arguments (argparse's own status too)
-
-# Substrings of grpc-core's own messages when no connection could be made; an UNAVAILABLE
-# status sent by a running server (e.g. "still loading") is shown as the server wrote it.
-_CONNECT_FAILURES = (
-    "failed to connect",
-    "connection refused",
-    "dns resolution failed",
-    "errors resolving",
-    "domain name not found",
-    "name resolution",
-    "network is unreachable",
-    "no route to host",
-    "socket closed",
-    "connection reset",
-    "connections to all backends failing",
-    "empty address list",
-)
 
 # A standalone + or - (spaces or the ends of the argument on both sides).
 _OPERATOR = re.compile(r"(?<!\S)([+-])(?!\S)")
@@ -126,9 +111,10 @@ def _seconds(text: str) -> float:
 
 
 def _build_parser() -> _Parser:
+    # Option groups shared through parents=: _Parser too, as add_parser expects its own class.
     # Shared options default to SUPPRESS so that they may come before or after the
     # subcommand without the subparser's default overwriting the main parser's value.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     conn = common.add_argument_group("connection and output")
     conn.add_argument(
         "--target",
@@ -150,19 +136,19 @@ def _build_parser() -> _Parser:
         help="print machine-readable JSON on stdout",
     )
 
-    space = argparse.ArgumentParser(add_help=False)
+    space = _Parser(add_help=False)
     space.add_argument(
         "--space", metavar="NAME", default="", help="space (model) name; default: the word model"
     )
 
-    search = argparse.ArgumentParser(add_help=False)
+    search = _Parser(add_help=False)
     opts = search.add_argument_group("search")
     opts.add_argument(
         "-k",
         type=_count,
         metavar="N",
         default=None,
-        help="neighbours to show (default 10; interpolate: 5 a point)",
+        help=f"neighbours to show (default: the server's; interpolate: {INTERPOLATE_K} a point)",
     )
     opts.add_argument("--exact", action="store_true", help="brute force instead of HNSW")
     opts.add_argument("--ef", type=_count, metavar="N", default=None, help="HNSW search breadth")
@@ -177,7 +163,7 @@ def _build_parser() -> _Parser:
         "--include-inputs", action="store_true", help="keep the input keys in the results"
     )
 
-    text = argparse.ArgumentParser(add_help=False)
+    text = _Parser(add_help=False)
     text.add_argument(
         "--text",
         action="store_true",
@@ -212,9 +198,9 @@ def _build_parser() -> _Parser:
     p.add_argument(
         "--method",
         choices=("cosadd", "cosmul"),
-        default="cosadd",
-        help="cosadd: 3CosAdd, gensim most_similar (default); cosmul: 3CosMul, gensim "
-        "most_similar_cosmul",
+        default=None,
+        help="cosadd: 3CosAdd, gensim most_similar (the server's default); cosmul: 3CosMul, "
+        "gensim most_similar_cosmul",
     )
 
     p = sub.add_parser(
@@ -238,13 +224,17 @@ def _build_parser() -> _Parser:
     p.add_argument("start", metavar="START", help="the first term (t = 0)")
     p.add_argument("end", metavar="END", help="the last term (t = 1)")
     p.add_argument(
-        "--steps", type=_count, metavar="N", default=5, help="points, both ends included"
+        "--steps",
+        type=_count,
+        metavar="N",
+        default=None,
+        help="points, both ends included (default: the server's)",
     )
     p.add_argument(
         "--path",
         choices=("lerp", "slerp"),
-        default="lerp",
-        help="lerp: a straight line (default); slerp: along the sphere",
+        default=None,
+        help="lerp: a straight line (the server's default); slerp: along the sphere",
     )
 
     p = sub.add_parser(
@@ -278,7 +268,11 @@ def _build_parser() -> _Parser:
         "--dimensions", type=_count, metavar="N", default=None, help="keep the first N dimensions"
     )
     p.add_argument(
-        "--no-normalize", dest="normalize", action="store_false", help="do not scale to unit length"
+        "--no-normalize",
+        dest="normalize",
+        action="store_false",
+        default=None,  # not sent unless given: the server's default applies
+        help="do not scale to unit length",
     )
     p.add_argument(
         "--truncate", action="store_true", help="cut inputs over the model's token limit"
@@ -386,7 +380,7 @@ def _short(text: str, width: int = 32) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _notes(resolved: Sequence[Resolved]) -> list[str]:
+def _notes(resolved: Sequence[ResolvedTerm]) -> list[str]:
     """Lines saying how inputs were resolved, when that differs from what was typed."""
     lines = []
     for r in resolved:
@@ -398,7 +392,7 @@ def _notes(resolved: Sequence[Resolved]) -> list[str]:
     return lines
 
 
-def _print_notes(resolved: Sequence[Resolved]) -> None:
+def _print_notes(resolved: Sequence[ResolvedTerm]) -> None:
     for line in _notes(resolved):
         print(f"({line})")
 
@@ -419,16 +413,14 @@ def _term(word: str, as_text: bool) -> str | Text:
 
 
 def _search_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
+    return {
+        "k": args.k,
         "space": args.space,
         "exact": args.exact,
         "ef": args.ef,
         "restrict": args.restrict,
         "include_inputs": args.include_inputs,
     }
-    if args.k is not None:
-        kwargs["k"] = args.k
-    return kwargs
 
 
 def _cmd_analogy(client: Client, args: argparse.Namespace) -> None:
@@ -456,7 +448,8 @@ def _cmd_nearest(client: Client, args: argparse.Namespace) -> None:
 
 def _cmd_interpolate(client: Client, args: argparse.Namespace) -> None:
     kwargs = _search_kwargs(args)
-    kwargs.setdefault("k", 5)  # one line per point: keep it readable
+    if kwargs["k"] is None:
+        kwargs["k"] = INTERPOLATE_K
     result = client.interpolate(
         _term(args.start, args.text),
         _term(args.end, args.text),
@@ -496,7 +489,7 @@ def _cmd_similarity(client: Client, args: argparse.Namespace) -> None:
     print(_table(["", "", *labels], rows, right=set(range(2, len(texts) + 2))))
 
 
-def _unique_resolved(resolved: Sequence[Resolved]) -> list[Resolved]:
+def _unique_resolved(resolved: Sequence[ResolvedTerm]) -> list[ResolvedTerm]:
     seen: set[tuple[str, str]] = set()
     out = []
     for r in resolved:
@@ -634,7 +627,7 @@ def _error_line(error: LatentError, target: str, timeout: float, keys: Sequence[
     message = " ".join(error.message.split())  # one line, whatever the server sent
     if isinstance(error, Unavailable) and message.startswith(_LOADING):
         return f"latentd at {target} is starting (loading models); try again in a few seconds"
-    if isinstance(error, Unavailable) and any(s in message.lower() for s in _CONNECT_FAILURES):
+    if isinstance(error, ServerUnreachable):
         return f"cannot reach latentd at {target} (is it running? set --target or {TARGET_ENV})"
     if isinstance(error, DeadlineExceeded):
         return (

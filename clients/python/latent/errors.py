@@ -1,7 +1,9 @@
 """Typed exceptions for the gRPC status codes the server uses on purpose.
 
 ``str(error)`` is the server's message, written for a person; ``error.code`` is the
-``grpc.StatusCode``. Codes without a class of their own raise :class:`LatentError`.
+``grpc.StatusCode``. Codes without a class of their own raise :class:`LatentError`. An
+UNAVAILABLE that gRPC itself reports when no connection could be made raises
+:class:`ServerUnreachable`, a subclass of :class:`Unavailable`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,29 @@ class Unavailable(LatentError):
     """The server cannot be reached or is not ready yet (UNAVAILABLE)."""
 
 
+class ServerUnreachable(Unavailable):
+    """UNAVAILABLE because no connection could be made (nothing listening, unknown host,
+    network down), not because a running server said so, e.g. while it loads models."""
+
+
+# Substrings of grpc-core's own messages when no connection could be made; an UNAVAILABLE
+# status sent by a running server is not one of these and stays a plain Unavailable.
+_CONNECT_FAILURES = (
+    "failed to connect",
+    "connection refused",
+    "dns resolution failed",
+    "errors resolving",
+    "domain name not found",
+    "name resolution",
+    "network is unreachable",
+    "no route to host",
+    "socket closed",
+    "connection reset",
+    "connections to all backends failing",
+    "empty address list",
+)
+
+
 class ResourceExhausted(LatentError):
     """The server is overloaded or a message is too large (RESOURCE_EXHAUSTED)."""
 
@@ -68,6 +93,11 @@ _BY_CODE: dict[str, type[LatentError]] = {
 }
 
 
+def _is_connect_failure(message: str) -> bool:
+    folded = " ".join(message.split()).lower()
+    return any(s in folded for s in _CONNECT_FAILURES)
+
+
 def from_rpc_error(error: grpc.RpcError) -> LatentError:
     """The typed exception for a failed call (``grpc.RpcError`` or ``grpc.aio.AioRpcError``)."""
     code_fn = getattr(error, "code", None)
@@ -77,4 +107,6 @@ def from_rpc_error(error: grpc.RpcError) -> LatentError:
     if not message:
         message = code.name.lower().replace("_", " ") if code is not None else str(error)
     cls = _BY_CODE.get(code.name, LatentError) if code is not None else LatentError
+    if cls is Unavailable and _is_connect_failure(message):
+        cls = ServerUnreachable
     return cls(code, message)

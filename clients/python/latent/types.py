@@ -1,5 +1,11 @@
 """Plain values the client takes and returns: term wrappers and frozen result dataclasses.
 
+Names follow the wire: RPC ``Foo`` returns ``FooResult`` (from ``FooResponse``); the
+responses that are only a list (ListModels, BatchAnalogy, BatchNearest) come back as a
+list of their items; any other dataclass is named after its message (``ModelInfo``,
+``Neighbor``, ``ResolvedTerm``, ``InterpolationPoint``, ``Term``). ``Text`` is the
+client's own shorthand for ``Term(text=...)``.
+
 Kept free of grpc and numpy imports so that ``import latent`` stays fast; numpy appears
 only in annotations.
 """
@@ -76,7 +82,7 @@ class Neighbor:
 
 
 @dataclass(frozen=True, slots=True)
-class Resolved:
+class ResolvedTerm:
     """How the server resolved one input term."""
 
     input: str  # what was sent (a key or a text; empty for a raw vector)
@@ -101,8 +107,8 @@ class AnalogyResult:
 
     space: str
     neighbors: list[Neighbor]
-    positive: list[Resolved]
-    negative: list[Resolved]
+    positive: list[ResolvedTerm]
+    negative: list[ResolvedTerm]
     searched_with: IndexState | None
 
     @property
@@ -117,7 +123,7 @@ class NearestResult:
 
     space: str
     neighbors: list[Neighbor]
-    query: list[Resolved]
+    query: list[ResolvedTerm]
     searched_with: IndexState | None
 
     @property
@@ -141,8 +147,8 @@ class InterpolateResult:
 
     space: str
     points: list[InterpolationPoint]
-    start: Resolved
-    end: Resolved
+    start: ResolvedTerm
+    end: ResolvedTerm
     searched_with: IndexState | None
 
 
@@ -152,8 +158,8 @@ class SimilarityResult:
 
     space: str
     scores: FloatArray
-    a: list[Resolved]
-    b: list[Resolved]
+    a: list[ResolvedTerm]
+    b: list[ResolvedTerm]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,4 +170,4 @@ class DoesntMatchResult:
     index: int
     key: str
     score: float
-    terms: list[Resolved]
+    terms: list[ResolvedTerm]

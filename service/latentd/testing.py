@@ -48,8 +48,6 @@ def start_test_server(
     """Serve gensim KeyedVectors `kv` as the word space `name` (HNSW index built before the
     server starts) and, unless told otherwise, the default sentence model. Yields the
     target "127.0.0.1:PORT"."""
-    from dataclasses import replace
-
     from latentd.api.server import create_server
     from latentd.app import default_sentence_dir
     from latentd.config import DEFAULT_SENTENCE_MODEL, Settings
@@ -58,7 +56,7 @@ def start_test_server(
     from latentd.core.sentence_model import SentenceModel
     from latentd.core.word_space import WordSpace
 
-    settings = replace(settings or Settings(), host="127.0.0.1", port=0, workers=8)
+    settings = settings or Settings()
     registry = Registry()
     space = WordSpace(name, list(kv.index_to_key), kv.vectors, source="test")
     space.start_index(HnswParams(m=16, ef_construction=100, ef=64), cache_dir,
@@ -67,7 +65,9 @@ def start_test_server(
     if sentence_model:
         registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()),
                      default=True)
-    running = create_server(registry, settings)
+    running = create_server(registry, host="127.0.0.1", port=0, workers=8,
+                            max_message_bytes=settings.max_message_mb * 1024 * 1024,
+                            limits=settings.limits)
     try:
         yield f"127.0.0.1:{running.port}"
     finally:

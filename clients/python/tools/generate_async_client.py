@@ -135,25 +135,19 @@ def _self_method(call: ast.Call) -> str | None:
     return None
 
 
+def _is_awaited(call: ast.Call, async_methods: set[str]) -> bool:
+    return ast.unparse(call.func) in AWAITED or _self_method(call) in async_methods
+
+
 def _awaited_calls(cls: ast.ClassDef) -> tuple[set[str], list[ast.Call]]:
     """The methods that become ``async def`` and the calls that get an ``await``."""
     methods = _methods(cls)
     async_methods = set(RENAMED_METHODS)
     while True:
-        awaited = [
-            call
-            for method in methods
-            for call in _calls(method)
-            if ast.unparse(call.func) in AWAITED or _self_method(call) in async_methods
-        ]
-        found = {
-            method.name
-            for method in methods
-            for call in _calls(method)
-            if any(call is a for a in awaited)
-        }
+        calls = {m.name: [c for c in _calls(m) if _is_awaited(c, async_methods)] for m in methods}
+        found = {name for name, awaited in calls.items() if awaited}
         if found <= async_methods:
-            return async_methods, awaited
+            return async_methods, [c for awaited in calls.values() for c in awaited]
         async_methods |= found
 
 

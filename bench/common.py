@@ -23,6 +23,7 @@ import numpy as np
 from latentd.testing import (
     child_env,
     free_port,
+    health_status,
     latentd_command,
     stop_process,
     use_offline_env,
@@ -206,20 +207,6 @@ def proc_status_kib(pid: int, field_name: str) -> int | None:
         if line.startswith(field_name + ":"):
             return int(line.split()[1])
     return None
-
-
-def health_status(target: str, timeout: float = 2.0) -> int | None:
-    """grpc.health.v1 status of the server ('' service), or None when it does not answer."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    with grpc.insecure_channel(target) as channel:
-        try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout)
-        except grpc.RpcError:
-            return None
-    return int(response.status)
 
 
 def wait_hnsw(target: str, timeout: float = 600.0) -> float | None:

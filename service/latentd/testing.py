@@ -1,6 +1,6 @@
 """Helpers for tests, benchmarks and examples: a real server in this process on a free
 port, and `latentd serve` as a child process (its command, its environment, its one
-'serving on' line, waiting for its HNSW index, stopping it).
+'serving on' line, its health, waiting for its HNSW index, stopping it).
 
 Importing this module loads no model library (torch, transformers, gensim): a caller may
 call use_offline_env() after importing it and before anything imports transformers."""
@@ -19,10 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    import grpc
+
     from latentd.config import Settings
+
+T = TypeVar("T")
 
 # No model hub is ever contacted; hnswlib is compiled for any x86-64, not this CPU.
 OFFLINE_ENV: dict[str, str] = {
@@ -163,23 +167,42 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
     return None
 
 
-def index_state(target: str, space: str | None = None, timeout: float = 5.0) -> int | None:
-    """The latent.v1.IndexState of the model `space` (the first model listed when None)
-    from ListModels; None when the server does not answer or lists no such model."""
+def answer_or_none(target: str, call: Callable[[grpc.Channel], T]) -> T | None:
+    """call(channel) on a fresh channel to `target`; None when the RPC fails (nothing
+    listens yet, the server is gone, a deadline passed)."""
     import grpc
-
-    from latent.v1 import latent_pb2, latent_pb2_grpc
 
     with grpc.insecure_channel(target) as channel:
         try:
-            reply = latent_pb2_grpc.ModelsStub(channel).ListModels(
-                latent_pb2.ListModelsRequest(), timeout=timeout)
+            return call(channel)
         except grpc.RpcError:
             return None
-    for model in reply.models:
-        if space is None or model.name == space:
-            return int(model.index_state)
-    return None
+
+
+def health_status(target: str, timeout: float = 2.0) -> int | None:
+    """The grpc.health.v1 status of the server ('' service), or None when it does not
+    answer."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    def check(channel: grpc.Channel) -> int:
+        stub: Any = health_pb2_grpc.HealthStub(channel)  # its stubs declare no Check
+        return int(stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout).status)
+
+    return answer_or_none(target, check)
+
+
+def index_state(target: str, space: str | None = None, timeout: float = 5.0) -> int | None:
+    """The latent.v1.IndexState of the model `space` (the first model listed when None)
+    from ListModels; None when the server does not answer or lists no such model."""
+    from latent.v1 import latent_pb2, latent_pb2_grpc
+
+    def state(channel: grpc.Channel) -> int | None:
+        reply = latent_pb2_grpc.ModelsStub(channel).ListModels(
+            latent_pb2.ListModelsRequest(), timeout=timeout)
+        return next((int(model.index_state) for model in reply.models
+                     if space is None or model.name == space), None)
+
+    return answer_or_none(target, state)
 
 
 def wait_for_hnsw(target: str, space: str | None = None, *, timeout: float,

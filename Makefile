@@ -1,4 +1,4 @@
-# Latent: make serve | make test | make test-fast | make proto | make lint | make bench
+# Latent: make serve | make test | make test-fast | make proto | make async-client | make lint | make bench
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,7 +19,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HNSWLIB_NO_NATIVE := 1
 
-.PHONY: install install-dev serve test test-fast proto lint bench clean
+.PHONY: install install-dev serve test test-fast proto async-client lint bench clean
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ proto: install-dev
 		--python_out=clients/python --grpc_python_out=clients/python \
 		--pyi_out=clients/python \
 		protos/latent/v1/latent.proto
+
+# latent/async_client.py is generated from latent/client.py: run after changing the client.
+async-client: install-dev
+	$(PY) clients/python/tools/generate_async_client.py
 
 # ruff's rules and formatting; mypy with [tool.mypy] of pyproject.toml (service, client).
 lint: install-dev

@@ -59,8 +59,13 @@ print(json.dumps({"words_loaded_s": t_words, "all_loaded_s": t_all,
 def library_baseline() -> dict[str, Any]:
     """Start-up time and RSS of a fresh Python loading GloVe (gensim) and MiniLM."""
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", LIBRARY_CHILD, str(common.BENCH_DIR)],
-                         check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    out = subprocess.run(
+        [sys.executable, "-c", LIBRARY_CHILD, str(common.BENCH_DIR)],
+        check=True,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - start
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = wall
@@ -72,12 +77,12 @@ def pick_questions(kv: Any, n: int, seed: int) -> list[Question]:
     vocab = kv.key_to_index
     usable = [q for q in common.read_questions() if common.in_vocab(q, vocab)]
     rng = random.Random(seed)
-    return sorted(rng.sample(usable, min(n, len(usable))),
-                  key=lambda q: (q.section, q.a, q.b, q.c))
+    return sorted(rng.sample(usable, min(n, len(usable))), key=lambda q: (q.section, q.a, q.b, q.c))
 
 
-def time_each(questions: Sequence[Question], ask: Callable[[Question], list[str]],
-              warmup: int = 5) -> tuple[list[float], list[list[str]]]:
+def time_each(
+    questions: Sequence[Question], ask: Callable[[Question], list[str]], warmup: int = 5
+) -> tuple[list[float], list[list[str]]]:
     """Per-query wall times and answers (top-K keys) of ask over the questions."""
     for q in questions[:warmup]:
         ask(q)
@@ -93,8 +98,9 @@ def time_each(questions: Sequence[Question], ask: Callable[[Question], list[str]
 
 def agreement(service: list[list[str]], reference: list[list[str]]) -> dict[str, float]:
     top1 = sum(1 for s, r in zip(service, reference, strict=True) if s[:1] == r[:1])
-    overlap = sum(len(set(s) & set(r)) / max(len(r), 1)
-                  for s, r in zip(service, reference, strict=True))
+    overlap = sum(
+        len(set(s) & set(r)) / max(len(r), 1) for s, r in zip(service, reference, strict=True)
+    )
     n = max(len(reference), 1)
     return {"top1_agreement": top1 / n, "overlap_at_k": overlap / n}
 
@@ -111,17 +117,18 @@ def latency_section(target: str, kv: Any, questions: list[Question]) -> dict[str
 
     def service(method: str, exact: bool) -> Callable[[Question], list[str]]:
         def ask(q: Question) -> list[str]:
-            result = client.analogy([q.b, q.c], [q.a], k=K, space=common.WORD_SPACE,
-                                    method=method, exact=exact)
+            result = client.analogy(
+                [q.b, q.c], [q.a], k=K, space=common.WORD_SPACE, method=method, exact=exact
+            )
             return [n.key for n in result.neighbors]
+
         return ask
 
     def gensim_cosadd(q: Question) -> list[str]:
         return [w for w, _ in kv.most_similar(positive=[q.b, q.c], negative=[q.a], topn=K)]
 
     def gensim_cosmul(q: Question) -> list[str]:
-        return [w for w, _ in kv.most_similar_cosmul(positive=[q.b, q.c], negative=[q.a],
-                                                     topn=K)]
+        return [w for w, _ in kv.most_similar_cosmul(positive=[q.b, q.c], negative=[q.a], topn=K)]
 
     results: dict[str, Any] = {"questions": len(questions), "k": K, "methods": {}}
     rows: list[list[str]] = []
@@ -129,34 +136,67 @@ def latency_section(target: str, kv: Any, questions: list[Question]) -> dict[str
         ref_s, ref_answers = time_each(questions, reference)
         ref = latency_stats(ref_s)
         ref_name = "most_similar" if method == "cosadd" else "most_similar_cosmul"
-        entry: dict[str, Any] = {"gensim": {**ref, "call": ref_name,
-                                            "accuracy": accuracy(questions, ref_answers)}}
+        entry: dict[str, Any] = {
+            "gensim": {**ref, "call": ref_name, "accuracy": accuracy(questions, ref_answers)}
+        }
         for label, exact in (("hnsw", False), ("exact", True)):
             s, answers = time_each(questions, service(method, exact))
             stats = latency_stats(s)
-            entry[label] = {**stats, "accuracy": accuracy(questions, answers),
-                            **agreement(answers, ref_answers),
-                            "ratio_median": ratio(stats["median_ms"], ref["median_ms"]),
-                            "ratio_p95": ratio(stats["p95_ms"], ref["p95_ms"])}
-            rows.append([
-                method.upper(), f"latentd {label}", fmt(stats["median_ms"]),
-                fmt(stats["p95_ms"]), f"gensim {ref_name}", fmt(ref["median_ms"]),
-                fmt(ref["p95_ms"]), fmt_ratio(entry[label]["ratio_median"]),
-                fmt_ratio(entry[label]["ratio_p95"]),
-                f"{entry[label]['top1_agreement']:.1%}", f"{entry[label]['overlap_at_k']:.1%}",
-            ])
+            entry[label] = {
+                **stats,
+                "accuracy": accuracy(questions, answers),
+                **agreement(answers, ref_answers),
+                "ratio_median": ratio(stats["median_ms"], ref["median_ms"]),
+                "ratio_p95": ratio(stats["p95_ms"], ref["p95_ms"]),
+            }
+            rows.append(
+                [
+                    method.upper(),
+                    f"latentd {label}",
+                    fmt(stats["median_ms"]),
+                    fmt(stats["p95_ms"]),
+                    f"gensim {ref_name}",
+                    fmt(ref["median_ms"]),
+                    fmt(ref["p95_ms"]),
+                    fmt_ratio(entry[label]["ratio_median"]),
+                    fmt_ratio(entry[label]["ratio_p95"]),
+                    f"{entry[label]['top1_agreement']:.1%}",
+                    f"{entry[label]['overlap_at_k']:.1%}",
+                ]
+            )
         results["methods"][method] = entry
     print_table(
         f"Analogy latency per query, {len(questions)} questions of questions-words.txt, "
         f"k={K}, over the 400k GloVe words (service through the Python client on loopback)",
-        ["method", "service", "median ms", "p95 ms", "library (in-process)", "median ms",
-         "p95 ms", "ratio median", "ratio p95", "top-1 agree", f"overlap@{K}"],
+        [
+            "method",
+            "service",
+            "median ms",
+            "p95 ms",
+            "library (in-process)",
+            "median ms",
+            "p95 ms",
+            "ratio median",
+            "ratio p95",
+            "top-1 agree",
+            f"overlap@{K}",
+        ],
         rows,
     )
-    acc_rows = [[m.upper(), f"{e['hnsw']['accuracy']:.1%}", f"{e['exact']['accuracy']:.1%}",
-                 f"{e['gensim']['accuracy']:.1%}"] for m, e in results["methods"].items()]
-    print_table("Top-1 accuracy on those questions (inputs excluded)",
-                ["method", "latentd hnsw", "latentd exact", "gensim"], acc_rows)
+    acc_rows = [
+        [
+            m.upper(),
+            f"{e['hnsw']['accuracy']:.1%}",
+            f"{e['exact']['accuracy']:.1%}",
+            f"{e['gensim']['accuracy']:.1%}",
+        ]
+        for m, e in results["methods"].items()
+    ]
+    print_table(
+        "Top-1 accuracy on those questions (inputs excluded)",
+        ["method", "latentd hnsw", "latentd exact", "gensim"],
+        acc_rows,
+    )
     client_close = getattr(client, "close", None)
     if callable(client_close):
         client_close()
@@ -167,8 +207,9 @@ def encode_once(target: str) -> None:
     import latent
 
     client = latent.Client(target)
-    client.encode(["a sentence that makes the server load its sentence model"],
-                  model=common.SENTENCE_MODEL)
+    client.encode(
+        ["a sentence that makes the server load its sentence model"], model=common.SENTENCE_MODEL
+    )
     client_close = getattr(client, "close", None)
     if callable(client_close):
         client_close()
@@ -177,8 +218,11 @@ def encode_once(target: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", help="HOST:PORT of a running latentd; skips (a) and (b)")
-    parser.add_argument("--cache-dir", help="index cache of the spawned server "
-                        "(default: a temporary directory, so the first start is cold)")
+    parser.add_argument(
+        "--cache-dir",
+        help="index cache of the spawned server "
+        "(default: a temporary directory, so the first start is cold)",
+    )
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
@@ -187,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
 
     kv, kv_load_s = common.load_glove_kv()
     questions = pick_questions(kv, args.questions, args.seed)
-    print(f"gensim KeyedVectors: {len(kv.index_to_key):,} words x {kv.vector_size} "
-          f"loaded in {kv_load_s:.1f}s; {len(questions)} questions picked")
+    print(
+        f"gensim KeyedVectors: {len(kv.index_to_key):,} words x {kv.vector_size} "
+        f"loaded in {kv_load_s:.1f}s; {len(questions)} questions picked"
+    )
     results: dict[str, Any] = {"gensim_kv_load_s": kv_load_s}
 
     if args.target:
@@ -207,17 +253,20 @@ def main(argv: list[str] | None = None) -> int:
         with common.latentd_server(cache_dir, args.out / "latentd-cold.log") as run:
             run.wait_serving()
             run.wait_hnsw()
-            starts.append({"start": "cold" if run.cache_was_empty else "cache given",
-                           "serving_s": run.serving_s, "hnsw_s": run.hnsw_s})
-            print(f"first start: SERVING after {run.serving_s:.1f}s, "
-                  f"HNSW after {run.hnsw_s:.1f}s")
+            starts.append(
+                {
+                    "start": "cold" if run.cache_was_empty else "cache given",
+                    "serving_s": run.serving_s,
+                    "hnsw_s": run.hnsw_s,
+                }
+            )
+            print(f"first start: SERVING after {run.serving_s:.1f}s, HNSW after {run.hnsw_s:.1f}s")
         # Warm: the index comes from the cache the first start wrote.
         with common.latentd_server(cache_dir, args.out / "latentd-warm.log") as run:
             run.wait_serving()
             run.wait_hnsw()
             starts.append({"start": "warm", "serving_s": run.serving_s, "hnsw_s": run.hnsw_s})
-            print(f"second start: SERVING after {run.serving_s:.1f}s, "
-                  f"HNSW after {run.hnsw_s:.1f}s")
+            print(f"second start: SERVING after {run.serving_s:.1f}s, HNSW after {run.hnsw_s:.1f}s")
             encode_once(run.target)
             rss = {"rss_mib": run.rss_mib(), "peak_rss_mib": run.peak_rss_mib()}
             results["starts"] = starts
@@ -227,20 +276,43 @@ def main(argv: list[str] | None = None) -> int:
             print_table(
                 "Start-up: seconds from process start (library: a fresh Python loading "
                 "GloVe into gensim and MiniLM into sentence-transformers, one encode)",
-                ["start", "to SERVING", "to HNSW index", "library: both models loaded",
-                 "ratio SERVING/library"],
-                [[s["start"], fmt(s["serving_s"], 1), fmt(s["hnsw_s"], 1), fmt(lib_s, 1),
-                  fmt_ratio(ratio(s["serving_s"], lib_s))] for s in starts],
+                [
+                    "start",
+                    "to SERVING",
+                    "to HNSW index",
+                    "library: both models loaded",
+                    "ratio SERVING/library",
+                ],
+                [
+                    [
+                        s["start"],
+                        fmt(s["serving_s"], 1),
+                        fmt(s["hnsw_s"], 1),
+                        fmt(lib_s, 1),
+                        fmt_ratio(ratio(s["serving_s"], lib_s)),
+                    ]
+                    for s in starts
+                ],
             )
             lib_rss = library["rss_kib"] / 1024.0
             print_table(
                 "Memory (MiB): latentd with both models, one Encode done, HNSW index loaded; "
                 "library process with both models (no index)",
                 ["process", "RSS", "peak RSS", "ratio RSS latentd/library"],
-                [["latentd", fmt(rss["rss_mib"], 0), fmt(rss["peak_rss_mib"], 0),
-                  fmt_ratio(ratio(rss["rss_mib"], lib_rss))],
-                 ["gensim + sentence-transformers", fmt(lib_rss, 0),
-                  fmt(library["peak_rss_kib"] / 1024.0, 0), "1.00×"]],
+                [
+                    [
+                        "latentd",
+                        fmt(rss["rss_mib"], 0),
+                        fmt(rss["peak_rss_mib"], 0),
+                        fmt_ratio(ratio(rss["rss_mib"], lib_rss)),
+                    ],
+                    [
+                        "gensim + sentence-transformers",
+                        fmt(lib_rss, 0),
+                        fmt(library["peak_rss_kib"] / 1024.0, 0),
+                        "1.00×",
+                    ],
+                ],
             )
             results["latency"] = latency_section(run.target, kv, questions)
     common.write_json("analogy", results, args.out)

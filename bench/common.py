@@ -146,8 +146,10 @@ def fmt_ratio(value: float | None) -> str:
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-             for row in cells]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in cells
+    ]
     lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
     return "\n".join(lines)
 
@@ -178,16 +180,23 @@ def warn_if_busy() -> None:
     load1 = os.getloadavg()[0]
     cpus = os.cpu_count() or 1
     if load1 > 0.5 * cpus:
-        print(f"warning: load average {load1:.1f} on {cpus} CPUs before the benchmark; "
-              "other processes will skew the timings", flush=True)
+        print(
+            f"warning: load average {load1:.1f} on {cpus} CPUs before the benchmark; "
+            "other processes will skew the timings",
+            flush=True,
+        )
 
 
 def write_json(name: str, results: dict[str, Any], out_dir: Path | None = None) -> Path:
     out = out_dir or OUT_DIR
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.json"
-    payload = {"benchmark": name, "machine": machine_info(),
-               "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **results}
+    payload = {
+        "benchmark": name,
+        "machine": machine_info(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **results,
+    }
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nresults written to {path}")
     return path
@@ -243,8 +252,12 @@ class ServerRun:
         from grpc_health.v1 import health_pb2
 
         serving = health_pb2.HealthCheckResponse.SERVING
-        waited = wait_for(lambda: health_status(self.target, 1.0) == serving, timeout,
-                          interval=0.05, process=self.proc)
+        waited = wait_for(
+            lambda: health_status(self.target, 1.0) == serving,
+            timeout,
+            interval=0.05,
+            process=self.proc,
+        )
         if waited is None:
             raise TimeoutError(f"latentd not SERVING after {timeout:.0f}s (log: {self.log_path})")
         self.serving_s = time.perf_counter() - self.spawned_at
@@ -264,13 +277,22 @@ def latentd_server(cache_dir: Path, log_path: Path) -> Iterator[ServerRun]:
     cache_was_empty = not any(cache_dir.iterdir())
     port = free_port()
     target = f"127.0.0.1:{port}"
-    cmd = [*latentd_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--cache-dir", str(cache_dir)]
+    cmd = [
+        *latentd_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--cache-dir",
+        str(cache_dir),
+    ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         spawned_at = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=child_env())
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env()
+        )
         run = ServerRun(target, proc, log_path, cache_was_empty, spawned_at)
         try:
             yield run

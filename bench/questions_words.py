@@ -35,16 +35,21 @@ def gensim_evaluate(kv: Any) -> dict[str, Any]:
     logging.getLogger("gensim").setLevel(logging.WARNING)
     path = str(common.questions_words_path())
     start = time.perf_counter()
-    score, sections = kv.evaluate_word_analogies(path, restrict_vocab=RESTRICT,
-                                                 case_insensitive=True)
+    score, sections = kv.evaluate_word_analogies(
+        path, restrict_vocab=RESTRICT, case_insensitive=True
+    )
     seconds = time.perf_counter() - start
     total = sections[-1]
     correct = {tuple(w.lower() for w in q) for q in total["correct"]}
     incorrect = {tuple(w.lower() for w in q) for q in total["incorrect"]}
     # The file repeats some questions: count the lists, look answers up in the sets.
-    return {"seconds": seconds, "score": float(score), "correct": correct,
-            "incorrect": incorrect,
-            "evaluated": len(total["correct"]) + len(total["incorrect"])}
+    return {
+        "seconds": seconds,
+        "score": float(score),
+        "correct": correct,
+        "incorrect": incorrect,
+        "evaluated": len(total["correct"]) + len(total["incorrect"]),
+    }
 
 
 def gensim_top1(kv: Any, q: Question) -> str:
@@ -58,16 +63,21 @@ def gensim_top1(kv: Any, q: Question) -> str:
 
 def chunks(items: list[Question], size: int) -> Iterator[list[Question]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def service_run(client: Any, questions: list[Question], batch: int,
-                exact: bool) -> dict[str, Any]:
+def service_run(client: Any, questions: list[Question], batch: int, exact: bool) -> dict[str, Any]:
     """All questions through client.batch_analogy; time, and top-1 per question."""
+
     def ask(part: list[Question]) -> list[str]:
-        results = client.batch_analogy([([q.b, q.c], [q.a]) for q in part], k=1,
-                                       method="cosadd", exact=exact, restrict=RESTRICT,
-                                       timeout=600)
+        results = client.batch_analogy(
+            [([q.b, q.c], [q.a]) for q in part],
+            k=1,
+            method="cosadd",
+            exact=exact,
+            restrict=RESTRICT,
+            timeout=600,
+        )
         return [r.neighbors[0].key if r.neighbors else "" for r in results]
 
     ask(questions[:50])  # warm up the connection and the code path
@@ -85,8 +95,10 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
     vocab = kv.key_to_index
     all_questions = common.read_questions()
     questions = [q for q in all_questions if common.in_vocab(q, vocab, RESTRICT)]
-    print(f"{len(all_questions):,} questions, {len(questions):,} with every word in the "
-          f"{RESTRICT:,} most frequent")
+    print(
+        f"{len(all_questions):,} questions, {len(questions):,} with every word in the "
+        f"{RESTRICT:,} most frequent"
+    )
 
     print("gensim evaluate_word_analogies ...", flush=True)
     ref = gensim_evaluate(kv)
@@ -114,11 +126,16 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
     n = len(questions)
     by_section: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     results: dict[str, Any] = {
-        "questions_total": len(all_questions), "questions_asked": n, "restrict": RESTRICT,
+        "questions_total": len(all_questions),
+        "questions_asked": n,
+        "restrict": RESTRICT,
         "batch": batch,
-        "gensim": {"seconds": ref["seconds"], "score": ref["score"],
-                   "evaluated": ref["evaluated"], "questions_per_s": ref["evaluated"]
-                   / ref["seconds"]},
+        "gensim": {
+            "seconds": ref["seconds"],
+            "score": ref["score"],
+            "evaluated": ref["evaluated"],
+            "questions_per_s": ref["evaluated"] / ref["seconds"],
+        },
     }
     for q, g in zip(questions, gensim_answers, strict=True):
         by_section[q.section]["n"] += 1
@@ -130,29 +147,66 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
         agree = sum(1 for a, g in zip(answers, gensim_answers, strict=True) if a == g)
         for q, a in zip(questions, answers, strict=True):
             by_section[q.section][label] += a == q.expected
-        entry = {"seconds": r["seconds"], "questions_per_s": n / r["seconds"],
-                 "accuracy": correct / n, "correct": correct,
-                 "top1_agreement": agree / n,
-                 "ratio_time": ratio(r["seconds"], ref["seconds"])}
+        entry = {
+            "seconds": r["seconds"],
+            "questions_per_s": n / r["seconds"],
+            "accuracy": correct / n,
+            "correct": correct,
+            "top1_agreement": agree / n,
+            "ratio_time": ratio(r["seconds"], ref["seconds"]),
+        }
         results[label] = entry
-        rows.append([f"latentd BatchAnalogy {label}", fmt(n), fmt(r["seconds"], 1),
-                     fmt(entry["questions_per_s"], 0), f"{entry['accuracy']:.2%}",
-                     f"{entry['top1_agreement']:.2%}", fmt_ratio(entry["ratio_time"])])
-    rows.append(["gensim evaluate_word_analogies", fmt(ref["evaluated"]),
-                 fmt(ref["seconds"], 1), fmt(results["gensim"]["questions_per_s"], 0),
-                 f"{ref['score']:.2%}", "100.00%", "1.00×"])
+        rows.append(
+            [
+                f"latentd BatchAnalogy {label}",
+                fmt(n),
+                fmt(r["seconds"], 1),
+                fmt(entry["questions_per_s"], 0),
+                f"{entry['accuracy']:.2%}",
+                f"{entry['top1_agreement']:.2%}",
+                fmt_ratio(entry["ratio_time"]),
+            ]
+        )
+    rows.append(
+        [
+            "gensim evaluate_word_analogies",
+            fmt(ref["evaluated"]),
+            fmt(ref["seconds"], 1),
+            fmt(results["gensim"]["questions_per_s"], 0),
+            f"{ref['score']:.2%}",
+            "100.00%",
+            "1.00×",
+        ]
+    )
     print_table(
         f"questions-words.txt, 3CosAdd top-1, restrict {RESTRICT:,}, case-insensitive; "
         f"service in batches of {batch} through the Python client",
-        ["run", "questions", "seconds", "questions/s", "accuracy", "top-1 = gensim's",
-         "time ratio vs gensim"],
+        [
+            "run",
+            "questions",
+            "seconds",
+            "questions/s",
+            "accuracy",
+            "top-1 = gensim's",
+            "time ratio vs gensim",
+        ],
         rows,
     )
-    section_rows = [[name, fmt(c["n"]), f"{c['hnsw'] / c['n']:.1%}",
-                     f"{c['exact'] / c['n']:.1%}", f"{c['gensim'] / c['n']:.1%}"]
-                    for name, c in by_section.items()]
-    print_table("Accuracy by section", ["section", "questions", "latentd hnsw",
-                                        "latentd exact", "gensim"], section_rows)
+    section_rows = [
+        [
+            name,
+            fmt(c["n"]),
+            f"{c['hnsw'] / c['n']:.1%}",
+            f"{c['exact'] / c['n']:.1%}",
+            f"{c['gensim'] / c['n']:.1%}",
+        ]
+        for name, c in by_section.items()
+    ]
+    print_table(
+        "Accuracy by section",
+        ["section", "questions", "latentd hnsw", "latentd exact", "gensim"],
+        section_rows,
+    )
     results["sections"] = {name: dict(c) for name, c in by_section.items()}
     return results
 
@@ -160,8 +214,9 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", help="HOST:PORT of a running latentd (default: spawn one)")
-    parser.add_argument("--cache-dir", help="index cache of the spawned server "
-                        "(default: a temporary directory)")
+    parser.add_argument(
+        "--cache-dir", help="index cache of the spawned server (default: a temporary directory)"
+    )
     parser.add_argument("--batch", type=int, default=2000, help="queries per BatchAnalogy")
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     args = parser.parse_args(argv)
@@ -175,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         if not target:
             cache_dir = stack.enter_context(common.cache_directory(args.cache_dir))
             server = stack.enter_context(
-                common.latentd_server(cache_dir, args.out / "latentd-questions-words.log"))
+                common.latentd_server(cache_dir, args.out / "latentd-questions-words.log")
+            )
             server.wait_serving()
             print(f"latentd SERVING after {server.serving_s:.1f}s", flush=True)
             target = server.target

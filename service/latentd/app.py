@@ -25,11 +25,24 @@ def model_specs(settings: Settings) -> tuple[list[ModelSpec], list[ModelSpec]]:
     if settings.default_models:
         configured = {m.name for m in words + sentences}
         if DEFAULT_WORD_MODEL not in configured:
-            words.insert(0, ModelSpec(DEFAULT_WORD_MODEL, str(default_glove_dir()), "kumo",
-                                      default=not any(m.default for m in words)))
+            words.insert(
+                0,
+                ModelSpec(
+                    DEFAULT_WORD_MODEL,
+                    str(default_glove_dir()),
+                    "kumo",
+                    default=not any(m.default for m in words),
+                ),
+            )
         if DEFAULT_SENTENCE_MODEL not in configured:
-            sentences.insert(0, ModelSpec(DEFAULT_SENTENCE_MODEL, default_sentence_dir(),
-                                          default=not any(m.default for m in sentences)))
+            sentences.insert(
+                0,
+                ModelSpec(
+                    DEFAULT_SENTENCE_MODEL,
+                    default_sentence_dir(),
+                    default=not any(m.default for m in sentences),
+                ),
+            )
     return words, sentences
 
 
@@ -46,18 +59,26 @@ def check_model_paths(words: list[ModelSpec], sentences: list[ModelSpec]) -> Non
         raise ModelLoadError("; ".join(missing))
 
 
-def build_registry(settings: Settings, background_index: bool = True,
-                   registry: Registry | None = None) -> Registry:
+def build_registry(
+    settings: Settings, background_index: bool = True, registry: Registry | None = None
+) -> Registry:
     """Load every model into `registry` (a new one by default) and mark it ready."""
     registry = registry if registry is not None else Registry()
     words, sentences = model_specs(settings)
     check_model_paths(words, sentences)
     for spec in words:
         started = time.perf_counter()
-        space = load_word_space(spec.name, spec.path, spec.format,
-                                allow_pickle=settings.allow_pickle, limit=spec.limit)
-        log.info("%s: %d words x %d dims from %s in %.1fs", space.name, space.size,
-                 space.dimension, space.source, time.perf_counter() - started)
+        space = load_word_space(
+            spec.name, spec.path, spec.format, allow_pickle=settings.allow_pickle, limit=spec.limit
+        )
+        log.info(
+            "%s: %d words x %d dims from %s in %.1fs",
+            space.name,
+            space.size,
+            space.dimension,
+            space.source,
+            time.perf_counter() - started,
+        )
         if settings.index:
             space.start_index(settings.hnsw, settings.cache_dir, background=background_index)
         registry.add(space, default=spec.default)
@@ -66,10 +87,18 @@ def build_registry(settings: Settings, background_index: bool = True,
         try:
             model = SentenceModel(spec.name, spec.path, device=settings.device)
         except Exception as exc:
-            raise ModelLoadError(f"sentence model {spec.name!r}: cannot load {spec.path}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
-        log.info("%s: %d dims on %s from %s in %.1fs", model.name, model.dimension,
-                 model.device, model.source, time.perf_counter() - started)
+            raise ModelLoadError(
+                f"sentence model {spec.name!r}: cannot load {spec.path}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        log.info(
+            "%s: %d dims on %s from %s in %.1fs",
+            model.name,
+            model.dimension,
+            model.device,
+            model.source,
+            time.perf_counter() - started,
+        )
         registry.add(model, default=spec.default)
     registry.ready()
     return registry

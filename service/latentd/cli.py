@@ -25,10 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"latentd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser(
-        "serve", help="serve the models over gRPC",
+        "serve",
+        help="serve the models over gRPC",
         description="Load the models and serve them over gRPC. Every flag has a LATENT_* "
-                    "environment twin; flags win over the environment, which wins over "
-                    "--config.")
+        "environment twin; flags win over the environment, which wins over "
+        "--config.",
+    )
     add_arguments(serve_parser)
     args = parser.parse_args(argv)
     try:
@@ -46,8 +48,11 @@ def serve(settings: Settings) -> int:
     NOT_SERVING while the models load, and one line "latentd VERSION serving on HOST:PORT
     ..." goes to stdout once every model answers; logs go to stderr. Returns the exit
     status: 0 after a signal, 1 when the models or the port cannot be had."""
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from latentd.api.server import create_server
     from latentd.app import build_registry
     from latentd.core.loaders import ModelLoadError
@@ -73,10 +78,16 @@ def serve(settings: Settings) -> int:
     running: RunningServer | None = None
     try:
         running = create_server(
-            registry, host=settings.host, port=settings.port, workers=settings.workers,
-            max_message_bytes=settings.max_message_mb * 1024 * 1024, limits=settings.limits)
-        log.info("listening on %s:%d; loading models (health: NOT_SERVING)", settings.host,
-                 running.port)
+            registry,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            max_message_bytes=settings.max_message_mb * 1024 * 1024,
+            limits=settings.limits,
+        )
+        log.info(
+            "listening on %s:%d; loading models (health: NOT_SERVING)", settings.host, running.port
+        )
         build_registry(settings, registry=registry)
     except (ModelLoadError, OSError) as exc:
         return _failed(running, f"latentd: error: {exc}")
@@ -91,8 +102,11 @@ def serve(settings: Settings) -> int:
     running.set_serving(True)
     serving = True
     models = ", ".join(f"{s.name} ({s.kind}, {s.dimension}d)" for s in registry.spaces())
-    print(f"latentd {__version__} serving on {settings.host}:{running.port} in "
-          f"{time.perf_counter() - started:.1f}s: {models}", flush=True)
+    print(
+        f"latentd {__version__} serving on {settings.host}:{running.port} in "
+        f"{time.perf_counter() - started:.1f}s: {models}",
+        flush=True,
+    )
     stop.wait()
     running.stop(grace=5)
     log.info("stopped")

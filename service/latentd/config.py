@@ -105,7 +105,7 @@ _LIMIT_HELP = {
     "max_results": "most neighbours in one response (queries x k, or points x k)",
     "max_request_tokens": "most sentence-model tokens in one request, over all its texts",
     "max_exact_scores": "most scores an exact search computes in one request "
-                        "(queries x keys x terms)",
+    "(queries x keys x terms)",
 }
 _LIMITS: list[tuple[str, str]] = [
     (f.name, "request limit: " + _LIMIT_HELP.get(f.name, f.name.replace("_", " ")))
@@ -152,34 +152,62 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default = "on" if default else "off"
         return f"{help_text} (env {_env_name(name)}; default {default})"
 
-    parser.add_argument("--config", type=_path, metavar="FILE",
-                        help="TOML settings file (env LATENT_CONFIG)")
+    parser.add_argument(
+        "--config", type=_path, metavar="FILE", help="TOML settings file (env LATENT_CONFIG)"
+    )
     for name, kind, help_text in _SCALARS:
-        parser.add_argument(_flag_name(name), dest=name, type=kind,
-                            metavar=name.split("_")[-1].upper(),
-                            help=described(help_text, name, getattr(defaults, name)))
+        parser.add_argument(
+            _flag_name(name),
+            dest=name,
+            type=kind,
+            metavar=name.split("_")[-1].upper(),
+            help=described(help_text, name, getattr(defaults, name)),
+        )
     for name, help_text in _SWITCHES:
-        parser.add_argument(_flag_name(name), dest=name, action=argparse.BooleanOptionalAction,
-                            help=described(help_text, name, getattr(defaults, name)))
+        parser.add_argument(
+            _flag_name(name),
+            dest=name,
+            action=argparse.BooleanOptionalAction,
+            help=described(help_text, name, getattr(defaults, name)),
+        )
     for name, help_text in _HNSW:
-        parser.add_argument(_flag_name("hnsw_" + name), dest="hnsw_" + name, type=int,
-                            metavar="N", help=described(help_text, "hnsw_" + name,
-                                                        getattr(defaults.hnsw, name)))
+        parser.add_argument(
+            _flag_name("hnsw_" + name),
+            dest="hnsw_" + name,
+            type=int,
+            metavar="N",
+            help=described(help_text, "hnsw_" + name, getattr(defaults.hnsw, name)),
+        )
     for name, help_text in _LIMITS:
-        parser.add_argument(_flag_name(name), dest=name, type=int, metavar="N",
-                            help=described(help_text, name, getattr(defaults.limits, name)))
-    parser.add_argument("--word-model", dest="word_model", action="append",
-                        metavar="NAME=PATH[:FORMAT]",
-                        help="load a word model, repeatable; FORMAT is one of "
-                             f"{', '.join(FORMATS)} (guessed when left out) "
-                             "(env LATENT_WORD_MODELS, comma-separated)")
-    parser.add_argument("--sentence-model", dest="sentence_model", action="append",
-                        metavar="NAME=PATH", help="load a sentence-transformers directory, "
-                        "repeatable (env LATENT_SENTENCE_MODELS, comma-separated)")
+        parser.add_argument(
+            _flag_name(name),
+            dest=name,
+            type=int,
+            metavar="N",
+            help=described(help_text, name, getattr(defaults.limits, name)),
+        )
+    parser.add_argument(
+        "--word-model",
+        dest="word_model",
+        action="append",
+        metavar="NAME=PATH[:FORMAT]",
+        help="load a word model, repeatable; FORMAT is one of "
+        f"{', '.join(FORMATS)} (guessed when left out) "
+        "(env LATENT_WORD_MODELS, comma-separated)",
+    )
+    parser.add_argument(
+        "--sentence-model",
+        dest="sentence_model",
+        action="append",
+        metavar="NAME=PATH",
+        help="load a sentence-transformers directory, "
+        "repeatable (env LATENT_SENTENCE_MODELS, comma-separated)",
+    )
 
 
-def load_settings(args: argparse.Namespace | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """The settings from the flags `args`, the environment and the TOML file named by
     --config or LATENT_CONFIG. Raises ConfigError."""
     environ = os.environ if environ is None else environ
@@ -214,14 +242,16 @@ def load_settings(args: argparse.Namespace | None = None,
         env_name = _env_name(f"{model_kind}_models")
         if flags:
             values[f"{model_kind}_models"] = tuple(
-                parse_model(x, f"--{model_kind}-model") for x in flags)
+                parse_model(x, f"--{model_kind}-model") for x in flags
+            )
         elif environ.get(env_name, "").strip():
             values[f"{model_kind}_models"] = tuple(
-                parse_model(x.strip(), env_name)
-                for x in environ[env_name].split(",") if x.strip())
+                parse_model(x.strip(), env_name) for x in environ[env_name].split(",") if x.strip()
+            )
     settings = Settings(**values)
-    settings = replace(settings, hnsw=replace(settings.hnsw, **hnsw),
-                       limits=replace(settings.limits, **limits))
+    settings = replace(
+        settings, hnsw=replace(settings.hnsw, **hnsw), limits=replace(settings.limits, **limits)
+    )
     _validate(settings)
     return settings
 
@@ -241,8 +271,13 @@ _TOML_TYPES: dict[str, type] = {
     **{name: int for name in ("port", "workers", "max_message_mb")},
     **{name: bool for name, _ in _SWITCHES},
 }
-_MODEL_TYPES: dict[str, type] = {"name": str, "path": str, "format": str, "default": bool,
-                                 "limit": int}
+_MODEL_TYPES: dict[str, type] = {
+    "name": str,
+    "path": str,
+    "format": str,
+    "default": bool,
+    "limit": int,
+}
 
 
 def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
@@ -262,8 +297,9 @@ def _models(entries: Any, where: str, base: Path) -> tuple[ModelSpec, ...]:
             raise ConfigError(f"{at}: needs name and path")
         unknown = set(entry) - set(_MODEL_TYPES)
         if unknown:
-            raise ConfigError(f"{at}: unknown keys {sorted(unknown)} (known: "
-                              f"{', '.join(_MODEL_TYPES)})")
+            raise ConfigError(
+                f"{at}: unknown keys {sorted(unknown)} (known: {', '.join(_MODEL_TYPES)})"
+            )
         for key, value in entry.items():
             _check_type(f"{at}.{key}", value, _MODEL_TYPES[key])
         path = _path(entry["path"])
@@ -282,8 +318,10 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     known = {f.name for f in fields(Settings)} - {"hnsw", "limits"}
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"config: unknown settings {sorted(unknown)} in {path} (known: "
-                          f"{', '.join(sorted(known | {'hnsw', 'limits'}))})")
+        raise ConfigError(
+            f"config: unknown settings {sorted(unknown)} in {path} (known: "
+            f"{', '.join(sorted(known | {'hnsw', 'limits'}))})"
+        )
     for key, value in data.items():
         if key in _TOML_TYPES:
             _check_type(key, value, _TOML_TYPES[key])
@@ -292,12 +330,16 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
             data[key] = _models(data[key], key, base)
     if "cache_dir" in data:
         data["cache_dir"] = base / _path(data["cache_dir"])
-    for section, names, where in ((hnsw, {f.name for f in fields(HnswParams)}, "hnsw"),
-                                  (limits, {f.name for f in fields(Limits)}, "limits")):
+    for section, names, where in (
+        (hnsw, {f.name for f in fields(HnswParams)}, "hnsw"),
+        (limits, {f.name for f in fields(Limits)}, "limits"),
+    ):
         bad = set(section) - names
         if bad:
-            raise ConfigError(f"{where}: unknown settings {sorted(bad)} in {path} (known: "
-                              f"{', '.join(sorted(names))})")
+            raise ConfigError(
+                f"{where}: unknown settings {sorted(bad)} in {path} (known: "
+                f"{', '.join(sorted(names))})"
+            )
         for key, value in section.items():
             _check_type(f"{where}.{key}", value, int)
     return data, hnsw, limits
@@ -314,11 +356,11 @@ def _validate(s: Settings) -> None:
     if s.workers < 1:
         raise ConfigError(f"workers: must be at least 1, got {s.workers}")
     if s.log_level.lower() not in LOG_LEVELS:
-        raise ConfigError(f"log_level: must be one of {', '.join(LOG_LEVELS)}, "
-                          f"got {s.log_level!r}")
+        raise ConfigError(f"log_level: must be one of {', '.join(LOG_LEVELS)}, got {s.log_level!r}")
     if not 1 <= s.max_message_mb <= MAX_MESSAGE_MB:
-        raise ConfigError(f"max_message_mb: must be between 1 and {MAX_MESSAGE_MB}, "
-                          f"got {s.max_message_mb}")
+        raise ConfigError(
+            f"max_message_mb: must be between 1 and {MAX_MESSAGE_MB}, got {s.max_message_mb}"
+        )
     for f in fields(Limits):
         value = getattr(s.limits, f.name)
         if value < 1:
@@ -329,21 +371,25 @@ def _validate(s: Settings) -> None:
         if getattr(s.hnsw, name) < 1:
             raise ConfigError(f"hnsw_{name}: must be at least 1, got {getattr(s.hnsw, name)}")
     if s.hnsw.build_threads < 0:
-        raise ConfigError(f"hnsw_build_threads: must be 0 (all cores) or more, "
-                          f"got {s.hnsw.build_threads}")
+        raise ConfigError(
+            f"hnsw_build_threads: must be 0 (all cores) or more, got {s.hnsw.build_threads}"
+        )
     for kind, specs in (("word_models", s.word_models), ("sentence_models", s.sentence_models)):
         for spec in specs:
             where = f"{kind}: {spec.name!r}"
             if not MODEL_NAME.fullmatch(spec.name):
-                raise ConfigError(f"{where}: a name is letters, digits, '.', '_', '+' and "
-                                  "'-', starting with a letter or digit (at most 128)")
+                raise ConfigError(
+                    f"{where}: a name is letters, digits, '.', '_', '+' and "
+                    "'-', starting with a letter or digit (at most 128)"
+                )
             if not spec.path:
                 raise ConfigError(f"{where}: path is empty")
             if spec.limit < 0:
                 raise ConfigError(f"{where}: limit must be 0 (all) or more, got {spec.limit}")
             if kind == "word_models" and spec.format and spec.format not in FORMATS:
-                raise ConfigError(f"{where}: unknown format {spec.format!r} (known: "
-                                  f"{', '.join(FORMATS)})")
+                raise ConfigError(
+                    f"{where}: unknown format {spec.format!r} (known: {', '.join(FORMATS)})"
+                )
             if kind == "sentence_models" and (spec.format or spec.limit):
                 raise ConfigError(f"{where}: format and limit apply to word models only")
         defaults = [spec.name for spec in specs if spec.default]

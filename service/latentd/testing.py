@@ -63,15 +63,18 @@ def start_test_server(
     settings = settings or Settings()
     registry = Registry()
     space = WordSpace(name, list(kv.index_to_key), kv.vectors, source="test")
-    space.start_index(HnswParams(m=16, ef_construction=100, ef=64), cache_dir,
-                      background=False)
+    space.start_index(HnswParams(m=16, ef_construction=100, ef=64), cache_dir, background=False)
     registry.add(space, default=True)
     if sentence_model:
-        registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()),
-                     default=True)
-    running = create_server(registry, host="127.0.0.1", port=0, workers=8,
-                            max_message_bytes=settings.max_message_mb * 1024 * 1024,
-                            limits=settings.limits)
+        registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()), default=True)
+    running = create_server(
+        registry,
+        host="127.0.0.1",
+        port=0,
+        workers=8,
+        max_message_bytes=settings.max_message_mb * 1024 * 1024,
+        limits=settings.limits,
+    )
     try:
         yield f"127.0.0.1:{running.port}"
     finally:
@@ -102,8 +105,7 @@ def child_env(*, drop_latent: bool = False, **extra: str) -> dict[str, str]:
     """The environment for a child latentd (or a Python loading its models): this
     process's, with OFFLINE_ENV over it, without the LATENT_* variables if drop_latent,
     and `extra` last."""
-    env = {k: v for k, v in os.environ.items()
-           if not (drop_latent and k.startswith("LATENT_"))}
+    env = {k: v for k, v in os.environ.items() if not (drop_latent and k.startswith("LATENT_"))}
     env.update(OFFLINE_ENV)
     env.update(extra)
     return env
@@ -153,8 +155,12 @@ def stop_process(process: subprocess.Popen[Any], timeout: float = 30.0) -> int:
         return process.wait(timeout=timeout)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1,
-             process: subprocess.Popen[Any] | None = None) -> float | None:
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.1,
+    process: subprocess.Popen[Any] | None = None,
+) -> float | None:
     """Poll until predicate() is true; the seconds waited, or None on timeout.
     RuntimeError as soon as `process`, if given, has exited."""
     start = time.perf_counter()
@@ -198,16 +204,28 @@ def index_state(target: str, space: str | None = None, timeout: float = 5.0) -> 
 
     def state(channel: grpc.Channel) -> int | None:
         reply = latent_pb2_grpc.ModelsStub(channel).ListModels(
-            latent_pb2.ListModelsRequest(), timeout=timeout)
-        return next((int(model.index_state) for model in reply.models
-                     if space is None or model.name == space), None)
+            latent_pb2.ListModelsRequest(), timeout=timeout
+        )
+        return next(
+            (
+                int(model.index_state)
+                for model in reply.models
+                if space is None or model.name == space
+            ),
+            None,
+        )
 
     return answer_or_none(target, state)
 
 
-def wait_for_hnsw(target: str, space: str | None = None, *, timeout: float,
-                  interval: float = 0.25,
-                  process: subprocess.Popen[Any] | None = None) -> float | None:
+def wait_for_hnsw(
+    target: str,
+    space: str | None = None,
+    *,
+    timeout: float,
+    interval: float = 0.25,
+    process: subprocess.Popen[Any] | None = None,
+) -> float | None:
     """Poll ListModels until the index of `space` (the first model when None) is HNSW;
     the seconds waited, or None on timeout."""
     from latent.v1 import latent_pb2

@@ -40,8 +40,9 @@ def test_concurrent_encode_of_mixed_lengths_gives_every_input_its_own_vector(
 ) -> None:
     stub = pb_grpc.EmbeddingsStub(channel)
     alone = {
-        text: np.array(stub.Encode(pb.EncodeRequest(inputs=[text]), timeout=60)
-                       .embeddings[0].vector.values)
+        text: np.array(
+            stub.Encode(pb.EncodeRequest(inputs=[text]), timeout=60).embeddings[0].vector.values
+        )
         for text in TEXTS
     }
     errors: list[str] = []

@@ -38,14 +38,23 @@ def all_triples(kv: KeyedVectors, n: int = 60) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("exact", [True, False])
 @pytest.mark.parametrize("method", [AnalogyMethod.COSADD, AnalogyMethod.COSMUL])
-def test_analogy_matches_gensim(space: WordSpace, tiny_kv: KeyedVectors, exact: bool,
-                                method: AnalogyMethod) -> None:
+def test_analogy_matches_gensim(
+    space: WordSpace, tiny_kv: KeyedVectors, exact: bool, method: AnalogyMethod
+) -> None:
     triples = all_triples(tiny_kv)
     queries = [(keys([b, c]), keys([a])) for a, b, c in triples]
-    results = A.analogy(space, queries, LIMITS, k=5, method=method,
-                        options=QueryOptions(exact=exact), prefix="queries[{i}].")
-    gensim_call = (tiny_kv.most_similar if method is AnalogyMethod.COSADD
-                   else tiny_kv.most_similar_cosmul)
+    results = A.analogy(
+        space,
+        queries,
+        LIMITS,
+        k=5,
+        method=method,
+        options=QueryOptions(exact=exact),
+        prefix="queries[{i}].",
+    )
+    gensim_call = (
+        tiny_kv.most_similar if method is AnalogyMethod.COSADD else tiny_kv.most_similar_cosmul
+    )
     for (a, b, c), result in zip(triples, results, strict=True):
         expected = gensim_call(positive=[b, c], negative=[a], topn=5)
         if method is AnalogyMethod.COSMUL and not exact:
@@ -55,8 +64,9 @@ def test_analogy_matches_gensim(space: WordSpace, tiny_kv: KeyedVectors, exact: 
         else:
             result_neighbors = result.neighbors
         assert [n.key for n in result_neighbors] == [k for k, _ in expected]
-        np.testing.assert_allclose([n.score for n in result_neighbors],
-                                   [s for _, s in expected], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            [n.score for n in result_neighbors], [s for _, s in expected], rtol=1e-4, atol=1e-5
+        )
         assert result.searched_with is (IndexState.EXACT if exact else IndexState.HNSW)
 
 
@@ -68,11 +78,18 @@ def test_king_minus_man_plus_woman(space: WordSpace) -> None:
 
 @pytest.mark.parametrize("method", [AnalogyMethod.COSADD, AnalogyMethod.COSMUL])
 @pytest.mark.parametrize("exact", [True, False])
-def test_restrict_is_honoured_for_both_methods(space: WordSpace, method: AnalogyMethod,
-                                               exact: bool) -> None:
+def test_restrict_is_honoured_for_both_methods(
+    space: WordSpace, method: AnalogyMethod, exact: bool
+) -> None:
     restrict = 20
-    [result] = A.analogy(space, [(keys(["king", "woman"]), keys(["man"]))], LIMITS, k=30,
-                         method=method, options=QueryOptions(exact=exact, restrict=restrict))
+    [result] = A.analogy(
+        space,
+        [(keys(["king", "woman"]), keys(["man"]))],
+        LIMITS,
+        k=30,
+        method=method,
+        options=QueryOptions(exact=exact, restrict=restrict),
+    )
     rows = [space.key_to_index[n.key] for n in result.neighbors]
     assert rows and max(rows) < restrict
     assert len(rows) == restrict - 3  # every candidate but the inputs
@@ -80,8 +97,9 @@ def test_restrict_is_honoured_for_both_methods(space: WordSpace, method: Analogy
 
 def test_include_inputs_keeps_query_keys(space: WordSpace) -> None:
     [plain] = A.nearest(space, [keys(["cat"])], LIMITS, k=3)
-    [kept] = A.nearest(space, [keys(["cat"])], LIMITS, k=3,
-                       options=QueryOptions(include_inputs=True))
+    [kept] = A.nearest(
+        space, [keys(["cat"])], LIMITS, k=3, options=QueryOptions(include_inputs=True)
+    )
     assert "cat" not in [n.key for n in plain.neighbors]
     assert kept.neighbors[0].key == "cat"
     assert kept.neighbors[0].score == pytest.approx(1.0, abs=1e-5)
@@ -155,16 +173,22 @@ def test_encode_dimensions_truncate_and_renormalise(space: WordSpace) -> None:
         (lambda s: A.nearest(s, [[Term(key="x" * 10_001)]], LIMITS), "at most 10000 characters"),
         (lambda s: A.nearest(s, [keys(["cat"] * 65)], LIMITS), "at most 64 items"),
         (lambda s: A.nearest(s, [], LIMITS), "queries"),
-        (lambda s: A.nearest(s, [[Term(key="cat"), Term(key="cat", weight=-1)]], LIMITS),
-         "cancel out"),
+        (
+            lambda s: A.nearest(s, [[Term(key="cat"), Term(key="cat", weight=-1)]], LIMITS),
+            "cancel out",
+        ),
         (lambda s: encoding.encode(s, [], LIMITS), "inputs"),
         (lambda s: encoding.encode(s, ["a"] * 257, LIMITS), "at most 256"),
         (lambda s: A.interpolate(s, Term(key="cat"), Term(key="dog"), LIMITS, steps=1), "steps"),
         (lambda s: A.nearest(s, [keys(["cat"])], LIMITS, options=QueryOptions(ef=10**6)), "ef"),
         (lambda s: comparison.doesnt_match(s, keys(["cat"]), LIMITS), "at least 2"),
         (lambda s: A.nearest(s, [keys(["cat"])] * 1001, LIMITS, k=1000), "at most 1000000"),
-        (lambda s: A.interpolate(s, Term(key="cat"), Term(key="dog"),
-                                 Limits(max_results=10), steps=3, k=4), "12 neighbours"),
+        (
+            lambda s: A.interpolate(
+                s, Term(key="cat"), Term(key="dog"), Limits(max_results=10), steps=3, k=4
+            ),
+            "12 neighbours",
+        ),
     ],
 )
 def test_bad_input_names_the_field(space: WordSpace, call, field: str) -> None:  # type: ignore[no-untyped-def]
@@ -174,19 +198,21 @@ def test_bad_input_names_the_field(space: WordSpace, call, field: str) -> None: 
 
 @pytest.mark.parametrize("path", [InterpolationPath.LERP, InterpolationPath.SLERP])
 def test_interpolation_ends_and_no_nan(space: WordSpace, path: InterpolationPath) -> None:
-    result = A.interpolate(space, Term(key="cat"), Term(key="dog"), LIMITS, steps=5, path=path,
-                           k=3)
+    result = A.interpolate(space, Term(key="cat"), Term(key="dog"), LIMITS, steps=5, path=path, k=3)
     assert [p.t for p in result.points] == [0.0, 0.25, 0.5, 0.75, 1.0]
-    np.testing.assert_allclose(result.points[0].vector, space.unit[space.key_to_index["cat"]],
-                               atol=1e-6)
-    np.testing.assert_allclose(result.points[-1].vector, space.unit[space.key_to_index["dog"]],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        result.points[0].vector, space.unit[space.key_to_index["cat"]], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        result.points[-1].vector, space.unit[space.key_to_index["dog"]], atol=1e-6
+    )
     for point in result.points:
         assert {"cat", "dog"}.isdisjoint(n.key for n in point.neighbors)
     v = np.ones(16, np.float32)
     for start, end in ((v, v), (v, -v)):
-        result = A.interpolate(space, Term(vector=start), Term(vector=end), LIMITS, steps=7,
-                               path=path, k=1)
+        result = A.interpolate(
+            space, Term(vector=start), Term(vector=end), LIMITS, steps=7, path=path, k=1
+        )
         vectors = np.stack([p.vector for p in result.points])
         assert np.all(np.isfinite(vectors))
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -194,16 +220,18 @@ def test_interpolation_ends_and_no_nan(space: WordSpace, path: InterpolationPath
 
 
 def test_slerp_keeps_constant_angle_steps(space: WordSpace) -> None:
-    result = A.interpolate(space, Term(key="cat"), Term(key="king"), LIMITS, steps=5,
-                           path=InterpolationPath.SLERP, k=1)
+    result = A.interpolate(
+        space, Term(key="cat"), Term(key="king"), LIMITS, steps=5, path=InterpolationPath.SLERP, k=1
+    )
     vectors = np.stack([p.vector for p in result.points]).astype(np.float64)
     angles = np.arccos(np.clip(np.sum(vectors[:-1] * vectors[1:], axis=1), -1, 1))
     np.testing.assert_allclose(angles, angles[0], rtol=1e-3)
 
 
 def test_similarity_is_the_cosine_matrix(space: WordSpace, tiny_kv: KeyedVectors) -> None:
-    result = comparison.similarity(space, keys(["cat", "king"]), keys(["dog", "queen", "frog"]),
-                                   LIMITS)
+    result = comparison.similarity(
+        space, keys(["cat", "king"]), keys(["dog", "queen", "frog"]), LIMITS
+    )
     assert result.scores.shape == (2, 3)
     assert result.scores[0, 0] == pytest.approx(tiny_kv.similarity("cat", "dog"), abs=1e-5)
     assert result.scores[1, 1] == pytest.approx(tiny_kv.similarity("king", "queen"), abs=1e-5)

@@ -35,11 +35,15 @@ def saved(tmp_path: Path) -> Path:
 
 def test_save_writes_file_and_manifest(saved: Path) -> None:
     assert saved.read_bytes() == DATA
-    assert sorted(p.name for p in saved.parent.iterdir()) == [
-        "data.bin", "data.bin.manifest.json"]
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["data.bin", "data.bin.manifest.json"]
     record = json.loads(manifest_path(saved).read_text())
-    assert record == {"format": 1, "file": "data.bin", "size": len(DATA),
-                      "sha256": hashlib.sha256(DATA).hexdigest(), "metadata": META}
+    assert record == {
+        "format": 1,
+        "file": "data.bin",
+        "size": len(DATA),
+        "sha256": hashlib.sha256(DATA).hexdigest(),
+        "metadata": META,
+    }
     verify(saved, META)
     verify(saved, {"n": 3})  # only the keys the caller asks about are compared
 
@@ -71,17 +75,20 @@ def flip(path: Path, at: int) -> None:
     path.write_bytes(data)
 
 
-@pytest.mark.parametrize(("damage", "why"), [
-    (lambda p: manifest_path(p).unlink(), "no manifest data.bin.manifest.json"),
-    (lambda p: manifest_path(p).write_text("{"), "is not JSON"),
-    (lambda p: manifest_path(p).write_bytes(b"\xff\xfe"), "is not JSON"),
-    (lambda p: manifest_path(p).write_text("[1]"), "has format 'list'"),
-    (lambda p: manifest_path(p).write_text(" " * 70_000), "is over 65536 bytes"),
-    (lambda p: p.unlink(), "cannot stat the file"),
-    (lambda p: p.write_bytes(DATA[:-1]), "file is 10239 bytes, its manifest says 10240"),
-    (lambda p: flip(p, len(DATA) // 2), "SHA-256 differs from its manifest"),
-    (lambda p: flip(p, 0), "SHA-256 differs from its manifest"),
-])
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda p: manifest_path(p).unlink(), "no manifest data.bin.manifest.json"),
+        (lambda p: manifest_path(p).write_text("{"), "is not JSON"),
+        (lambda p: manifest_path(p).write_bytes(b"\xff\xfe"), "is not JSON"),
+        (lambda p: manifest_path(p).write_text("[1]"), "has format 'list'"),
+        (lambda p: manifest_path(p).write_text(" " * 70_000), "is over 65536 bytes"),
+        (lambda p: p.unlink(), "cannot stat the file"),
+        (lambda p: p.write_bytes(DATA[:-1]), "file is 10239 bytes, its manifest says 10240"),
+        (lambda p: flip(p, len(DATA) // 2), "SHA-256 differs from its manifest"),
+        (lambda p: flip(p, 0), "SHA-256 differs from its manifest"),
+    ],
+)
 def test_damage_is_detected(saved: Path, damage: Callable[[Path], object], why: str) -> None:
     damage(saved)
     with pytest.raises(IntegrityError, match=why):

@@ -55,7 +55,12 @@ def test_defaults() -> None:
     s = settings()
     assert s == load_settings(None, {}) == Settings()
     assert (s.host, s.port, s.workers, s.device, s.log_level) == (
-        "127.0.0.1", 50051, 16, "cpu", "info")
+        "127.0.0.1",
+        50051,
+        16,
+        "cpu",
+        "info",
+    )
     assert s.cache_dir == default_cache_dir()
     assert s.default_models and s.index and not s.allow_pickle
     assert s.max_message_mb == 64
@@ -144,8 +149,14 @@ def test_every_setting_is_a_flag() -> None:
 def test_no_default_models_switch() -> None:
     assert settings(["--no-default-models"]).default_models is False
     assert settings(["--default-models"], {"LATENT_DEFAULT_MODELS": "0"}).default_models
-    for word, value in [("yes", True), ("ON", True), ("1", True), ("off", False),
-                        ("No", False), ("0", False)]:
+    for word, value in [
+        ("yes", True),
+        ("ON", True),
+        ("1", True),
+        ("off", False),
+        ("No", False),
+        ("0", False),
+    ]:
         assert settings(env={"LATENT_DEFAULT_MODELS": word}).default_models is value
 
 
@@ -153,24 +164,34 @@ def test_no_default_models_switch() -> None:
 
 
 def test_flags_beat_env_beat_toml(tmp_path: Path) -> None:
-    path = write(tmp_path, 'port = 1000\nworkers = 2\nhost = "0.0.0.0"\nindex = false\n'
-                 "[hnsw]\nm = 8\nef = 20\n[limits]\nmax_k = 10\nmax_terms = 5\n")
+    path = write(
+        tmp_path,
+        'port = 1000\nworkers = 2\nhost = "0.0.0.0"\nindex = false\n'
+        "[hnsw]\nm = 8\nef = 20\n[limits]\nmax_k = 10\nmax_terms = 5\n",
+    )
     only_toml = settings(["--config", str(path)])
     assert (only_toml.port, only_toml.workers, only_toml.host) == (1000, 2, "0.0.0.0")
     assert only_toml.index is False
     assert (only_toml.hnsw.m, only_toml.hnsw.ef) == (8, 20)
     assert (only_toml.limits.max_k, only_toml.limits.max_terms) == (10, 5)
 
-    env = {"LATENT_PORT": "2000", "LATENT_WORKERS": "4", "LATENT_INDEX": "true",
-           "LATENT_HNSW_M": "12", "LATENT_MAX_K": "20"}
+    env = {
+        "LATENT_PORT": "2000",
+        "LATENT_WORKERS": "4",
+        "LATENT_INDEX": "true",
+        "LATENT_HNSW_M": "12",
+        "LATENT_MAX_K": "20",
+    }
     with_env = settings(["--config", str(path)], env)
     assert (with_env.port, with_env.workers, with_env.host) == (2000, 4, "0.0.0.0")
     assert with_env.index is True
     assert (with_env.hnsw.m, with_env.hnsw.ef) == (12, 20)
     assert (with_env.limits.max_k, with_env.limits.max_terms) == (20, 5)
 
-    with_flags = settings(["--config", str(path), "--port", "3000", "--no-index",
-                           "--hnsw-m", "16", "--max-k", "30"], env)
+    with_flags = settings(
+        ["--config", str(path), "--port", "3000", "--no-index", "--hnsw-m", "16", "--max-k", "30"],
+        env,
+    )
     assert (with_flags.port, with_flags.workers) == (3000, 4)
     assert with_flags.index is False
     assert (with_flags.hnsw.m, with_flags.hnsw.ef) == (16, 20)
@@ -194,8 +215,10 @@ def test_model_lists_replace_lower_sources(tmp_path: Path) -> None:
     env = {"LATENT_WORD_MODELS": "b=/b.txt, c=/c.bin:word2vec-binary"}
     from_env = settings(["--config", str(path)], env).word_models
     assert from_env == (ModelSpec("b", "/b.txt"), ModelSpec("c", "/c.bin", "word2vec-binary"))
-    from_flags = settings(["--config", str(path), "--word-model", "d=/d.txt",
-                           "--word-model", "e=/e.vec:word2vec"], env).word_models
+    from_flags = settings(
+        ["--config", str(path), "--word-model", "d=/d.txt", "--word-model", "e=/e.vec:word2vec"],
+        env,
+    ).word_models
     assert from_flags == (ModelSpec("d", "/d.txt"), ModelSpec("e", "/e.vec", "word2vec"))
 
 
@@ -203,7 +226,9 @@ def test_model_lists_replace_lower_sources(tmp_path: Path) -> None:
 
 
 def test_toml_file(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 host = "0.0.0.0"
 port = 0
 cache_dir = "cache"
@@ -238,10 +263,16 @@ build_threads = 2
 [limits]
 max_k = 100
 max_batch = 10
-""")
+""",
+    )
     s = settings(["--config", str(path)])
     assert (s.host, s.port, s.workers, s.log_level, s.max_message_mb) == (
-        "0.0.0.0", 0, 4, "debug", 16)
+        "0.0.0.0",
+        0,
+        4,
+        "debug",
+        16,
+    )
     # Relative paths in the file are relative to the file.
     assert s.cache_dir == tmp_path / "cache"
     assert s.default_models is False and s.allow_pickle is True
@@ -351,8 +382,10 @@ def test_duplicate_model_names(tmp_path: Path) -> None:
         settings(["--word-model", "same=/a.txt", "--word-model", "same=/b.txt"])
     with pytest.raises(ConfigError, match="'same'"):
         settings(["--word-model", "same=/a.txt", "--sentence-model", "same=/dir"])
-    path = write(tmp_path, '[[word_models]]\nname = "x"\npath = "a"\n'
-                 '[[word_models]]\nname = "x"\npath = "b"\n')
+    path = write(
+        tmp_path,
+        '[[word_models]]\nname = "x"\npath = "a"\n[[word_models]]\nname = "x"\npath = "b"\n',
+    )
     with pytest.raises(ConfigError, match="'x'"):
         settings(["--config", str(path)])
 
@@ -361,8 +394,11 @@ def test_model_checks_in_toml(tmp_path: Path) -> None:
     bad_format = write(tmp_path, '[[word_models]]\nname = "a"\npath = "a"\nformat = "csv"\n')
     with pytest.raises(ConfigError, match="word_models: 'a': unknown format 'csv'"):
         settings(["--config", str(bad_format)])
-    two_defaults = write(tmp_path, '[[word_models]]\nname = "a"\npath = "a"\ndefault = true\n'
-                         '[[word_models]]\nname = "b"\npath = "b"\ndefault = true\n')
+    two_defaults = write(
+        tmp_path,
+        '[[word_models]]\nname = "a"\npath = "a"\ndefault = true\n'
+        '[[word_models]]\nname = "b"\npath = "b"\ndefault = true\n',
+    )
     with pytest.raises(ConfigError, match="word_models: more than one default"):
         settings(["--config", str(two_defaults)])
     negative = write(tmp_path, '[[word_models]]\nname = "a"\npath = "a"\nlimit = -1\n')
@@ -398,7 +434,8 @@ def test_parse_model(text: str, spec: ModelSpec) -> None:
 
 def test_parse_model_expands_home() -> None:
     assert parse_model("h=~/v.txt:glove", "--word-model") == ModelSpec(
-        "h", str(Path.home() / "v.txt"), "glove")
+        "h", str(Path.home() / "v.txt"), "glove"
+    )
 
 
 @pytest.mark.parametrize("text", ["noequals", "=path", "name=", "name"])
@@ -408,7 +445,14 @@ def test_parse_model_errors(text: str) -> None:
 
 
 def test_word_model_flag() -> None:
-    s = settings(["--no-default-models", "--word-model", "tiny=/m/tiny.txt:glove",
-                  "--sentence-model", "mini=/m/mini"])
+    s = settings(
+        [
+            "--no-default-models",
+            "--word-model",
+            "tiny=/m/tiny.txt:glove",
+            "--sentence-model",
+            "mini=/m/mini",
+        ]
+    )
     assert s.word_models == (ModelSpec("tiny", "/m/tiny.txt", "glove"),)
     assert s.sentence_models == (ModelSpec("mini", "/m/mini"),)

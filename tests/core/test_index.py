@@ -53,8 +53,9 @@ def test_cache_round_trip(tmp_path: Path, unit_vectors: np.ndarray) -> None:
     np.testing.assert_allclose(sa, sb)
 
 
-def test_cache_key_changes_with_vectors_and_params(tmp_path: Path,
-                                                   unit_vectors: np.ndarray) -> None:
+def test_cache_key_changes_with_vectors_and_params(
+    tmp_path: Path, unit_vectors: np.ndarray
+) -> None:
     HnswIndex.load_or_build(unit_vectors, PARAMS, tmp_path, "s")
     HnswIndex.load_or_build(unit_vectors, HnswParams(m=8, ef_construction=100), tmp_path, "s")
     changed = unit_vectors.copy()
@@ -64,8 +65,9 @@ def test_cache_key_changes_with_vectors_and_params(tmp_path: Path,
     assert len(list(tmp_path.glob("*.hnsw"))) == 3
 
 
-def test_corrupt_cache_is_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
-                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_corrupt_cache_is_rebuilt(
+    tmp_path: Path, unit_vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
     HnswIndex.load_or_build(unit_vectors, PARAMS, tmp_path, "s")
     [path] = tmp_path.glob("*.hnsw")
     path.write_bytes(path.read_bytes()[:1000])  # a torn file
@@ -77,8 +79,9 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_stale_temporary_from_a_killed_save_is_removed(tmp_path: Path,
-                                                      unit_vectors: np.ndarray) -> None:
+def test_stale_temporary_from_a_killed_save_is_removed(
+    tmp_path: Path, unit_vectors: np.ndarray
+) -> None:
     HnswIndex.load_or_build(unit_vectors, PARAMS, tmp_path, "s")
     [path] = tmp_path.glob("*.hnsw")
     path.unlink()
@@ -104,12 +107,13 @@ def flip_middle(path: Path, length: int = 4096) -> None:
     link ids become huge and hnswlib reads far outside its memory on the first query."""
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
-    data[mid:mid + length] = bytes(b ^ 0xFF for b in data[mid:mid + length])
+    data[mid : mid + length] = bytes(b ^ 0xFF for b in data[mid : mid + length])
     path.write_bytes(data)
 
 
-def assert_rebuilt(tmp_path: Path, unit_vectors: np.ndarray, path: Path,
-                   caplog: pytest.LogCaptureFixture, why: str) -> None:
+def assert_rebuilt(
+    tmp_path: Path, unit_vectors: np.ndarray, path: Path, caplog: pytest.LogCaptureFixture, why: str
+) -> None:
     """The next load warns once about path (saying why), rebuilds an index that answers
     correctly, and caches it so that the load after that is warm."""
     caplog.clear()
@@ -133,26 +137,30 @@ def test_save_writes_a_manifest(tmp_path: Path, unit_vectors: np.ndarray) -> Non
     assert record["file"] == "x.hnsw"
     assert record["size"] == path.stat().st_size
     assert record["sha256"] == file_sha256(path)
-    assert record["metadata"] == dict(index_metadata(len(unit_vectors), unit_vectors.shape[1],
-                                                     PARAMS.m, PARAMS.ef_construction))
+    assert record["metadata"] == dict(
+        index_metadata(len(unit_vectors), unit_vectors.shape[1], PARAMS.m, PARAMS.ef_construction)
+    )
 
 
-def test_truncated_cache_is_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
-                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_truncated_cache_is_rebuilt(
+    tmp_path: Path, unit_vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
     path = cached_file(tmp_path, unit_vectors)
     path.write_bytes(path.read_bytes()[:-100])
     assert_rebuilt(tmp_path, unit_vectors, path, caplog, r"bytes, its manifest says")
 
 
-def test_flipped_bytes_are_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
-                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_flipped_bytes_are_rebuilt(
+    tmp_path: Path, unit_vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
     path = cached_file(tmp_path, unit_vectors)
     flip_middle(path)
     assert_rebuilt(tmp_path, unit_vectors, path, caplog, "SHA-256 differs")
 
 
-def test_missing_or_broken_manifest_is_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_or_broken_manifest_is_rebuilt(
+    tmp_path: Path, unit_vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
     path = cached_file(tmp_path, unit_vectors)
     manifest_path(path).unlink()
     assert_rebuilt(tmp_path, unit_vectors, path, caplog, "no manifest")
@@ -160,8 +168,9 @@ def test_missing_or_broken_manifest_is_rebuilt(tmp_path: Path, unit_vectors: np.
     assert_rebuilt(tmp_path, unit_vectors, path, caplog, "not JSON")
 
 
-def test_index_of_other_parameters_is_rebuilt(tmp_path: Path, unit_vectors: np.ndarray,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_index_of_other_parameters_is_rebuilt(
+    tmp_path: Path, unit_vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
     path = cached_file(tmp_path, unit_vectors)
     other = tmp_path / "other" / "o.hnsw"
     HnswIndex.build(unit_vectors, HnswParams(m=8, ef_construction=50)).save(other)
@@ -171,11 +180,18 @@ def test_index_of_other_parameters_is_rebuilt(tmp_path: Path, unit_vectors: np.n
     # Copied with a manifest that claims the expected parameters (as a bug in whatever
     # wrote it might): the header itself says what the file is.
     shutil.copyfile(other, path)
-    write_manifest(path, index_metadata(len(unit_vectors), unit_vectors.shape[1],
-                                        PARAMS.m, PARAMS.ef_construction))
-    assert_rebuilt(tmp_path, unit_vectors, path, caplog,
-                   r"header does not match: M 8 \(expected 16\).*ef_construction 50 "
-                   r"\(expected 100\)")
+    write_manifest(
+        path,
+        index_metadata(len(unit_vectors), unit_vectors.shape[1], PARAMS.m, PARAMS.ef_construction),
+    )
+    assert_rebuilt(
+        tmp_path,
+        unit_vectors,
+        path,
+        caplog,
+        r"header does not match: M 8 \(expected 16\).*ef_construction 50 "
+        r"\(expected 100\)",
+    )
 
 
 # Runs in a child so that a SIGSEGV in hnswlib fails the test instead of killing pytest.
@@ -203,12 +219,16 @@ RAW_LOAD_AND_QUERY = textwrap.dedent("""
 
 
 def run_child(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
-def test_flipped_bytes_never_crash_the_process(tmp_path: Path,
-                                               unit_vectors: np.ndarray) -> None:
+def test_flipped_bytes_never_crash_the_process(tmp_path: Path, unit_vectors: np.ndarray) -> None:
     vectors = tmp_path / "vectors.npy"
     np.save(vectors, unit_vectors)
     cache = tmp_path / "cache"
@@ -245,7 +265,7 @@ def test_header_check(tmp_path: Path, unit_vectors: np.ndarray) -> None:
         (good[:-4], "link lists (end after|of 2000 elements take)"),
         (good + b"\0" * 4, r"take \d+ bytes, the file has \d+ after the level-0 block"),
         (good[:links] + b"\0" * (len(good) - links), "link lists of 2000 elements take 8000 "),
-        (good[:links] + b"\5\0\0\0" + good[links + 4:], "element 0 has a link list of 5 bytes"),
+        (good[:links] + b"\5\0\0\0" + good[links + 4 :], "element 0 has a link list of 5 bytes"),
     ]:
         path.write_bytes(bad)
         with pytest.raises(IntegrityError, match=why):
@@ -258,9 +278,9 @@ def test_header_check_of_an_empty_index(tmp_path: Path) -> None:
     check_index_file(path, 0, 8, PARAMS)
 
 
-def test_build_logs_start_progress_and_end(unit_vectors: np.ndarray,
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_build_logs_start_progress_and_end(
+    unit_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     # Many small calls and frequent reports, so a 2000-vector build shows its progress.
     monkeypatch.setattr(index_module, "PROGRESS_INTERVAL_S", 0.005)
     monkeypatch.setattr(index_module, "FIRST_CHUNK_ROWS_PER_THREAD", 50)
@@ -269,10 +289,18 @@ def test_build_logs_start_progress_and_end(unit_vectors: np.ndarray,
     params = HnswParams(m=16, ef_construction=100, ef=64, build_threads=2)
     index = HnswIndex.build(unit_vectors, params, name="bg")
     lines = [r.getMessage() for r in caplog.records]
-    assert lines[0] == ("bg: building HNSW index: 2000 vectors of 24 dimensions, M=16, "
-                        "ef_construction=100, 2 threads")
-    progress = [re.fullmatch(r"bg: HNSW build: (\d+) of 2000 vectors \((\d+)%\) in \d+s"
-                             r"(, about \d+s left)?", line) for line in lines[1:-1]]
+    assert lines[0] == (
+        "bg: building HNSW index: 2000 vectors of 24 dimensions, M=16, "
+        "ef_construction=100, 2 threads"
+    )
+    progress = [
+        re.fullmatch(
+            r"bg: HNSW build: (\d+) of 2000 vectors \((\d+)%\) in \d+s"
+            r"(, about \d+s left)?",
+            line,
+        )
+        for line in lines[1:-1]
+    ]
     assert progress and all(progress), lines
     done = [int(m.group(1)) for m in progress if m]
     assert done == sorted(done) and done[0] < 2000, done
@@ -285,9 +313,9 @@ def test_build_logs_start_progress_and_end(unit_vectors: np.ndarray,
     assert (labels[:, 0] == np.arange(len(unit_vectors))).mean() > 0.99
 
 
-def test_build_is_quiet_between_progress_intervals(unit_vectors: np.ndarray,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_build_is_quiet_between_progress_intervals(
+    unit_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(index_module, "FIRST_CHUNK_ROWS_PER_THREAD", 100)
     caplog.set_level(logging.INFO, logger="latentd.core.index")
     HnswIndex.build(unit_vectors, PARAMS)
@@ -304,8 +332,9 @@ def test_query_returns_exact_cosines(unit_vectors: np.ndarray) -> None:
     assert (wide[:, 0] == np.arange(20)).all()
 
 
-def test_background_build_answers_exactly_until_ready(tmp_path: Path,
-                                                      unit_vectors: np.ndarray) -> None:
+def test_background_build_answers_exactly_until_ready(
+    tmp_path: Path, unit_vectors: np.ndarray
+) -> None:
     space = WordSpace("bg", [f"w{i}" for i in range(len(unit_vectors))], unit_vectors)
     assert space.index_state is IndexState.EXACT
     thread = space.start_index(PARAMS, tmp_path, background=True)

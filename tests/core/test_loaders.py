@@ -114,8 +114,7 @@ def fasttext_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Fast
         ["the", "queen", "rules", "the", "queendom"],
         ["a", "man", "and", "a", "woman", "walk"],
     ] * 3
-    model = FastText(sentences=sentences, vector_size=8, min_count=1, epochs=1, seed=1,
-                     workers=1)
+    model = FastText(sentences=sentences, vector_size=8, min_count=1, epochs=1, seed=1, workers=1)
     path = tmp_path_factory.mktemp("fasttext") / "model.bin"
     save_facebook_model(model, str(path))
     return path, model
@@ -180,8 +179,7 @@ def test_kv_that_is_not_keyed_vectors(tmp_path: Path) -> None:
         load_word_space("other", path, allow_pickle=True)
 
 
-def test_fasttext_kv_keeps_subwords(tmp_path: Path,
-                                    fasttext_model: tuple[Path, FastText]) -> None:
+def test_fasttext_kv_keeps_subwords(tmp_path: Path, fasttext_model: tuple[Path, FastText]) -> None:
     _, model = fasttext_model
     path = tmp_path / "ft.kv"
     model.wv.save(str(path))
@@ -232,8 +230,9 @@ def test_unguessable_format(tmp_path: Path) -> None:
         ("nan.txt", b"2 2\nthe nan 0.2\nking 0.3 0.4\n", ""),
     ],
 )
-def test_broken_files_name_the_model(tmp_path: Path, filename: str, content: bytes,
-                                     fmt: str) -> None:
+def test_broken_files_name_the_model(
+    tmp_path: Path, filename: str, content: bytes, fmt: str
+) -> None:
     path = tmp_path / filename
     path.write_bytes(content)
     with pytest.raises(ModelLoadError) as broken:
@@ -266,8 +265,9 @@ def test_negative_limit(tmp_path: Path, small_kv: KeyedVectors) -> None:
         ("n.kv", "", lambda kv, p: kv.save(p)),
     ],
 )
-def test_limit_keeps_first_keys(tmp_path: Path, small_kv: KeyedVectors, filename: str,
-                                fmt: str, save) -> None:  # type: ignore[no-untyped-def]
+def test_limit_keeps_first_keys(
+    tmp_path: Path, small_kv: KeyedVectors, filename: str, fmt: str, save
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / filename
     save(small_kv, str(path))
     space = load_word_space("lim", path, fmt, allow_pickle=True, limit=3)
@@ -317,7 +317,8 @@ def test_default_glove_package() -> None:
     assert space.vectors.dtype == np.float32
     # The published glove.6B.50d.txt row for "the".
     np.testing.assert_allclose(
-        space.vectors[0, :5], [0.418, 0.24968, -0.41242, 0.1217, 0.34527], rtol=1e-6)
+        space.vectors[0, :5], [0.418, 0.24968, -0.41242, 0.1217, 0.34527], rtol=1e-6
+    )
     # Words that a careless CSV reader turns into NaN stay words.
     for word in ("null", "nan", "none"):
         assert space.lookup(word) is not None and space.lookup(word).key == word

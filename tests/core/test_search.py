@@ -50,12 +50,14 @@ def queries(space: WordSpace, n: int = 40) -> QueryBatch:
     """Queries for keys of the space, each excluding its own key (as Nearest does)."""
     rows = np.random.default_rng(n).choice(space.size, n, replace=False)
     unit = space.unit[rows]
-    return QueryBatch(unit, unit[:, None, :], np.ones((n, 1), np.float32),
-                      rows[:, None].astype(np.int64))
+    return QueryBatch(
+        unit, unit[:, None, :], np.ones((n, 1), np.float32), rows[:, None].astype(np.int64)
+    )
 
 
-def brute_force(space: WordSpace, batch: QueryBatch, k: int, limit: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def brute_force(
+    space: WordSpace, batch: QueryBatch, k: int, limit: int
+) -> tuple[np.ndarray, np.ndarray]:
     scores = batch.combined @ space.unit[:limit].T
     for i, excluded in enumerate(batch.exclude):
         scores[i, excluded[(excluded >= 0) & (excluded < limit)]] = -np.inf

@@ -14,9 +14,30 @@ from latentd.core import word_space
 from latentd.core.word_space import SUGGESTION_LENGTH_SLACK, WordSpace, _SuggestionPool
 
 VOCABULARY = [
-    "the", "of", "and", "king", "queen", "kings", "new", "york", "colour", "color",
-    "receive", "received", "believe", "believed", "relieve", "government", "language",
-    "separate", "environment", "paris", "network", "kingdom", "queens", "city",
+    "the",
+    "of",
+    "and",
+    "king",
+    "queen",
+    "kings",
+    "new",
+    "york",
+    "colour",
+    "color",
+    "receive",
+    "received",
+    "believe",
+    "believed",
+    "relieve",
+    "government",
+    "language",
+    "separate",
+    "environment",
+    "paris",
+    "network",
+    "kingdom",
+    "queens",
+    "city",
 ]
 
 
@@ -25,12 +46,20 @@ def space_of(keys: list[str]) -> WordSpace:
     return WordSpace("words", keys, vectors.astype(np.float32))
 
 
-@pytest.mark.parametrize(("typo", "first"), [
-    ("kinng", "king"), ("qeen", "queen"), ("recieve", "receive"), ("beleive", "believe"),
-    ("goverment", "government"), ("langauge", "language"), ("seperate", "separate"),
-    ("KINNG", "king"),  # compared in lower case
-    ("colour", "colour"),
-])
+@pytest.mark.parametrize(
+    ("typo", "first"),
+    [
+        ("kinng", "king"),
+        ("qeen", "queen"),
+        ("recieve", "receive"),
+        ("beleive", "believe"),
+        ("goverment", "government"),
+        ("langauge", "language"),
+        ("seperate", "separate"),
+        ("KINNG", "king"),  # compared in lower case
+        ("colour", "colour"),
+    ],
+)
 def test_typos_suggest_the_word(typo: str, first: str) -> None:
     assert space_of(VOCABULARY).suggest(typo)[0] == first
 
@@ -77,7 +106,7 @@ def typos(vocabulary: list[str], n: int, seed: int) -> list[str]:
     out = []
     for word in rng.choice(vocabulary, n):
         i = int(rng.integers(len(word)))
-        out.append(word[:i] + str(rng.choice(list("abcdefg"))) + word[i + 1:])
+        out.append(word[:i] + str(rng.choice(list("abcdefg"))) + word[i + 1 :])
     return out
 
 

@@ -38,12 +38,16 @@ def default_server() -> Iterator[str]:
     cache_dir = Path(os.environ.get("LATENT_E2E_CACHE", REPO / ".cache" / "e2e"))
     process = subprocess.Popen(
         [*latentd_command(), "serve", "--port", "0", "--cache-dir", str(cache_dir)],
-        stdout=subprocess.PIPE, text=True, env=child_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
     )
     try:
         target = f"127.0.0.1:{serving_port(read_serving_line(process, timeout=300))}"
-        if wait_for_hnsw(target, "glove-6b-50d", timeout=INDEX_WAIT_S, interval=2,
-                         process=process) is None:
+        if (
+            wait_for_hnsw(target, "glove-6b-50d", timeout=INDEX_WAIT_S, interval=2, process=process)
+            is None
+        ):
             raise TimeoutError("the GloVe HNSW index was not ready in time")
         yield target
     finally:

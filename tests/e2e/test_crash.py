@@ -42,10 +42,24 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def start(model: Path, cache: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [*latentd_command(), "serve", "--no-default-models", "--port", "0",
-         "--word-model", f"big={model}", "--cache-dir", str(cache),
-         "--hnsw-ef-construction", "400", "--hnsw-build-threads", "1"],
-        stdout=subprocess.PIPE, stderr=log.open("a"), text=True,
+        [
+            *latentd_command(),
+            "serve",
+            "--no-default-models",
+            "--port",
+            "0",
+            "--word-model",
+            f"big={model}",
+            "--cache-dir",
+            str(cache),
+            "--hnsw-ef-construction",
+            "400",
+            "--hnsw-build-threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log.open("a"),
+        text=True,
         env=child_env(drop_latent=True, PYTHONUNBUFFERED="1"),
     )
     line = read_serving_line(process, timeout=300)
@@ -54,8 +68,10 @@ def start(model: Path, cache: Path, log: Path) -> tuple[subprocess.Popen[str], s
 
 def nearest(target: str, exact: bool) -> list[str]:
     with grpc.insecure_channel(target) as channel:
-        reply = pb_grpc.ArithmeticStub(channel).Nearest(pb.NearestRequest(
-            query=[pb.Term(key="w7")], k=5, options=pb.QueryOptions(exact=exact)), timeout=30)
+        reply = pb_grpc.ArithmeticStub(channel).Nearest(
+            pb.NearestRequest(query=[pb.Term(key="w7")], k=5, options=pb.QueryOptions(exact=exact)),
+            timeout=30,
+        )
     return [n.key for n in reply.neighbors]
 
 
@@ -72,8 +88,9 @@ def test_sigkill_during_build_then_restart(model: Path, tmp_path: Path) -> None:
 
     process, target = start(model, cache, log)
     try:
-        assert wait_for_hnsw(target, timeout=300, interval=0.5) is not None, \
+        assert wait_for_hnsw(target, timeout=300, interval=0.5) is not None, (
             "index never became ready"
+        )
         assert nearest(target, exact=False) == expected
     finally:
         process.send_signal(signal.SIGKILL)  # killed while serving, after the save
@@ -83,8 +100,9 @@ def test_sigkill_during_build_then_restart(model: Path, tmp_path: Path) -> None:
 
     process, target = start(model, cache, log)
     try:
-        assert wait_for_hnsw(target, timeout=60, interval=0.5) is not None, \
+        assert wait_for_hnsw(target, timeout=60, interval=0.5) is not None, (
             "index never became ready"
+        )
         assert nearest(target, exact=False) == expected
     finally:
         process.send_signal(signal.SIGTERM)

@@ -46,8 +46,12 @@ def test_encode_matches_sentence_transformers(client: latent.Client) -> None:
 
     from latentd.app import default_sentence_dir
 
-    texts = ["The cat sat on the mat.", "Latent spaces are fun", "x",
-             "A much longer sentence about gRPC services answering embedding queries fast."]
+    texts = [
+        "The cat sat on the mat.",
+        "Latent spaces are fun",
+        "x",
+        "A much longer sentence about gRPC services answering embedding queries fast.",
+    ]
     served = client.encode(texts, model="all-minilm-l6-v2")
     local = SentenceTransformer(default_sentence_dir(), device="cpu").encode(texts)
     assert served.shape == (4, 384) and served.dtype == np.float32
@@ -60,15 +64,17 @@ def test_encode_matches_sentence_transformers(client: latent.Client) -> None:
 def test_analogy_parity_with_gensim(client: latent.Client, glove_kv, method: str) -> None:  # type: ignore[no-untyped-def]
     questions = sample_questions(glove_kv)
     gensim_call = glove_kv.most_similar if method == "cosadd" else glove_kv.most_similar_cosmul
-    expected = [gensim_call(positive=[b, c], negative=[a], topn=1)[0][0]
-                for a, b, c, _ in questions]
+    expected = [
+        gensim_call(positive=[b, c], negative=[a], topn=1)[0][0] for a, b, c, _ in questions
+    ]
     queries = [([b, c], [a]) for a, b, c, _ in questions]
     exact = client.batch_analogy(queries, k=1, method=method, exact=True)
     hnsw = client.batch_analogy(queries, k=1, method=method)
     exact_top = [r.neighbors[0].key for r in exact]
     hnsw_top = [r.neighbors[0].key for r in hnsw]
-    mismatches = [(q, e, g) for q, e, g in zip(questions, exact_top, expected, strict=True)
-                  if e != g]
+    mismatches = [
+        (q, e, g) for q, e, g in zip(questions, exact_top, expected, strict=True) if e != g
+    ]
     assert not mismatches, mismatches[:5]
     agreement = np.mean([h == g for h, g in zip(hnsw_top, expected, strict=True)])
     assert agreement >= 0.99, agreement
@@ -81,12 +87,13 @@ def test_default_hnsw_recall_at_10(client: latent.Client, glove_kv) -> None:  # 
     questions = sample_questions(glove_kv, 200)
     for run in (
         lambda **kw: client.batch_nearest([[w] for w in words], k=10, **kw),
-        lambda **kw: client.batch_analogy([([b, c], [a]) for a, b, c, _ in questions], k=10,
-                                          **kw),
+        lambda **kw: client.batch_analogy([([b, c], [a]) for a, b, c, _ in questions], k=10, **kw),
     ):
         exact, approx = run(exact=True), run()
-        recall = np.mean([
-            len({n.key for n in e.neighbors} & {n.key for n in a.neighbors}) / 10
-            for e, a in zip(exact, approx, strict=True)
-        ])
+        recall = np.mean(
+            [
+                len({n.key for n in e.neighbors} & {n.key for n in a.neighbors}) / 10
+                for e, a in zip(exact, approx, strict=True)
+            ]
+        )
         assert recall >= 0.98, recall

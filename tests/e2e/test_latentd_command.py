@@ -24,13 +24,20 @@ KEYS = ["king", "queen", "man", "woman", "cat", "dog", *[f"w{i}" for i in range(
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    return child_env(drop_latent=True, XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
-                     PYTHONUNBUFFERED="1")
+    return child_env(
+        drop_latent=True, XDG_CACHE_HOME=str(tmp_path / "xdg-cache"), PYTHONUNBUFFERED="1"
+    )
 
 
 def run(args: list[str], tmp_path: Path, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([*latentd_command(), *args], capture_output=True, text=True,
-                          env=clean_env(tmp_path), timeout=timeout, check=False)
+    return subprocess.run(
+        [*latentd_command(), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +65,18 @@ def test_help_is_fast(tmp_path: Path) -> None:
     # Heavy imports (torch, sentence-transformers, gensim) wait for a model to load.
     assert time.perf_counter() - started < 15
     text = " ".join(serve.stdout.split())  # argparse wraps lines anywhere
-    for flag, twin in [("--port", "LATENT_PORT"), ("--host", "LATENT_HOST"),
-                       ("--cache-dir", "LATENT_CACHE_DIR"), ("--config", "LATENT_CONFIG"),
-                       ("--no-default-models", "LATENT_DEFAULT_MODELS"),
-                       ("--allow-pickle", "LATENT_ALLOW_PICKLE"),
-                       ("--hnsw-m", "LATENT_HNSW_M"), ("--max-k", "LATENT_MAX_K"),
-                       ("--word-model", "LATENT_WORD_MODELS"),
-                       ("--sentence-model", "LATENT_SENTENCE_MODELS")]:
+    for flag, twin in [
+        ("--port", "LATENT_PORT"),
+        ("--host", "LATENT_HOST"),
+        ("--cache-dir", "LATENT_CACHE_DIR"),
+        ("--config", "LATENT_CONFIG"),
+        ("--no-default-models", "LATENT_DEFAULT_MODELS"),
+        ("--allow-pickle", "LATENT_ALLOW_PICKLE"),
+        ("--hnsw-m", "LATENT_HNSW_M"),
+        ("--max-k", "LATENT_MAX_K"),
+        ("--word-model", "LATENT_WORD_MODELS"),
+        ("--sentence-model", "LATENT_SENTENCE_MODELS"),
+    ]:
         assert flag in text
         assert f"env {twin}" in text
     # Every option line of the help names its twin.
@@ -74,11 +86,19 @@ def test_help_is_fast(tmp_path: Path) -> None:
 
 
 def test_import_does_not_load_heavy_modules(tmp_path: Path) -> None:
-    code = ("import sys, latentd.cli, latentd.config; "
-            "print(sorted(m for m in ('torch', 'sentence_transformers', 'gensim') "
-            "if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=clean_env(tmp_path), timeout=60, check=True)
+    code = (
+        "import sys, latentd.cli, latentd.config; "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'gensim') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=True,
+    )
     assert done.stdout.strip() == "[]"
 
 
@@ -106,16 +126,33 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
 
 def test_bad_env_exits_2(tmp_path: Path) -> None:
     env = {**clean_env(tmp_path), "LATENT_PORT": "fifty"}
-    done = subprocess.run([*latentd_command(), "serve"], capture_output=True, text=True,
-                          env=env, timeout=30, check=False)
+    done = subprocess.run(
+        [*latentd_command(), "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("latentd: error: LATENT_PORT")
 
 
 def test_missing_model_exits_1(tmp_path: Path) -> None:
-    done = run(["serve", "--no-default-models", "--port", "0", "--cache-dir",
-                str(tmp_path / "cache"), "--word-model", f"gone={tmp_path / 'gone.txt'}"],
-               tmp_path, timeout=60)
+    done = run(
+        [
+            "serve",
+            "--no-default-models",
+            "--port",
+            "0",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--word-model",
+            f"gone={tmp_path / 'gone.txt'}",
+        ],
+        tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "'gone'" in done.stderr and "does not exist" in done.stderr
     assert "serving on" not in done.stdout
@@ -134,10 +171,27 @@ class Server:
 
 def start(tiny_model: Path, cache_dir: Path, tmp_path: Path, log: Path) -> Server:
     process = subprocess.Popen(
-        [*latentd_command(), "serve", "--no-default-models", "--word-model",
-         f"tiny={tiny_model}", "--port", "0", "--cache-dir", str(cache_dir),
-         "--hnsw-m", "8", "--hnsw-ef-construction", "50", "--hnsw-build-threads", "1"],
-        stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=clean_env(tmp_path),
+        [
+            *latentd_command(),
+            "serve",
+            "--no-default-models",
+            "--word-model",
+            f"tiny={tiny_model}",
+            "--port",
+            "0",
+            "--cache-dir",
+            str(cache_dir),
+            "--hnsw-m",
+            "8",
+            "--hnsw-ef-construction",
+            "50",
+            "--hnsw-build-threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        env=clean_env(tmp_path),
     )
     try:
         line = read_serving_line(process, timeout=120)
@@ -158,7 +212,8 @@ def stop(server: Server, log: Path) -> None:
         server.process.kill()
         server.process.wait()
         raise AssertionError(
-            f"no exit within 10 s of SIGTERM; stderr:\n{log.read_text()}") from None
+            f"no exit within 10 s of SIGTERM; stderr:\n{log.read_text()}"
+        ) from None
     assert code == 0, log.read_text()
     assert server.process.stdout.read() == ""  # one line on stdout, no more
 
@@ -182,8 +237,9 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
         server.process.stdout.close()
 
 
-def test_serve_health_list_models_sigterm_and_cache(tmp_path: Path, tiny_model: Path,
-                                                    servers: list[Server]) -> None:
+def test_serve_health_list_models_sigterm_and_cache(
+    tmp_path: Path, tiny_model: Path, servers: list[Server]
+) -> None:
     cache_dir = tmp_path / "cache"
     log = tmp_path / "first.log"
     first = start(tiny_model, cache_dir, tmp_path, log)
@@ -219,14 +275,17 @@ def test_serve_health_list_models_sigterm_and_cache(tmp_path: Path, tiny_model: 
     stop(second, log)
     assert "HNSW index loaded" in log.read_text(), log.read_text()
     assert sorted(p.name for p in cache_dir.iterdir()) == [
-        hnsw_files[0].name, hnsw_files[0].name + ".manifest.json"]
+        hnsw_files[0].name,
+        hnsw_files[0].name + ".manifest.json",
+    ]
     again = hnsw_files[0].stat()
     assert (again.st_ino, again.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_right_after_the_serving_line(tmp_path: Path, tiny_model: Path,
-                                             servers: list[Server], signum: int) -> None:
+def test_signal_right_after_the_serving_line(
+    tmp_path: Path, tiny_model: Path, servers: list[Server], signum: int
+) -> None:
     """The handlers are in place before the line is printed: no default action, no
     KeyboardInterrupt trace."""
     log = tmp_path / "signal.log"

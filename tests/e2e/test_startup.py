@@ -38,8 +38,9 @@ def test_taken_port_fails_before_loading_with_one_line(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        done = run(["serve", "--port", str(port), "--cache-dir", str(tmp_path / "c")],
-                   tmp_path, timeout=60)
+        done = run(
+            ["serve", "--port", str(port), "--cache-dir", str(tmp_path / "c")], tmp_path, timeout=60
+        )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -49,8 +50,19 @@ def test_taken_port_fails_before_loading_with_one_line(tmp_path: Path) -> None:
 
 
 def test_missing_sentence_model_is_named_before_any_model_loads(tmp_path: Path) -> None:
-    done = run(["serve", "--port", "0", "--cache-dir", str(tmp_path / "c"),
-                "--sentence-model", "mpnet=/nonexistent/mpnet"], tmp_path, timeout=60)
+    done = run(
+        [
+            "serve",
+            "--port",
+            "0",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--sentence-model",
+            "mpnet=/nonexistent/mpnet",
+        ],
+        tmp_path,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "sentence model 'mpnet'" in done.stderr and "/nonexistent/mpnet" in done.stderr
     assert not any(marker in done.stderr for marker in LOADED), done.stderr
@@ -64,10 +76,24 @@ def test_loading_server_says_not_serving_then_serving(tmp_path: Path, word_file:
     from latentd.app import default_sentence_dir
 
     process = subprocess.Popen(
-        [*latentd_command(), "serve", "--port", str(port), "--cache-dir", str(tmp_path / "c"),
-         "--no-default-models", "--word-model", f"small={word_file}",
-         "--sentence-model", f"all-minilm-l6-v2={default_sentence_dir()}"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean_env(tmp_path))
+        [
+            *latentd_command(),
+            "serve",
+            "--port",
+            str(port),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--no-default-models",
+            "--word-model",
+            f"small={word_file}",
+            "--sentence-model",
+            f"all-minilm-l6-v2={default_sentence_dir()}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(tmp_path),
+    )
     seen_loading = None
     try:
         with grpc.insecure_channel(target) as channel:
@@ -77,8 +103,9 @@ def test_loading_server_says_not_serving_then_serving(tmp_path: Path, word_file:
             status = None
             while time.monotonic() < deadline:
                 try:
-                    status = health.Check(health_pb2.HealthCheckRequest(
-                        service="latent.v1.Models"), timeout=2).status
+                    status = health.Check(
+                        health_pb2.HealthCheckRequest(service="latent.v1.Models"), timeout=2
+                    ).status
                 except grpc.RpcError:
                     time.sleep(0.02)  # not listening yet
                     continue
@@ -87,8 +114,9 @@ def test_loading_server_says_not_serving_then_serving(tmp_path: Path, word_file:
                 assert status == health_pb2.HealthCheckResponse.NOT_SERVING
                 if seen_loading is None:
                     try:
-                        models.ListModels(latent_pb2.ListModelsRequest(), timeout=5,
-                                          wait_for_ready=False)
+                        models.ListModels(
+                            latent_pb2.ListModelsRequest(), timeout=5, wait_for_ready=False
+                        )
                     except grpc.RpcError as exc:
                         seen_loading = (exc.code(), exc.details())
                 time.sleep(0.02)

@@ -54,13 +54,21 @@ def enum_value(value: int, mapping: dict[int, E], field: str, proto_enum: Any) -
 
 
 def method(value: int) -> AnalogyMethod:
-    return enum_value(value, {pb.COSADD: AnalogyMethod.COSADD, pb.COSMUL: AnalogyMethod.COSMUL},
-                      "method", pb.AnalogyMethod)
+    return enum_value(
+        value,
+        {pb.COSADD: AnalogyMethod.COSADD, pb.COSMUL: AnalogyMethod.COSMUL},
+        "method",
+        pb.AnalogyMethod,
+    )
 
 
 def path(value: int) -> InterpolationPath:
-    return enum_value(value, {pb.LERP: InterpolationPath.LERP, pb.SLERP: InterpolationPath.SLERP},
-                      "path", pb.InterpolationPath)
+    return enum_value(
+        value,
+        {pb.LERP: InterpolationPath.LERP, pb.SLERP: InterpolationPath.SLERP},
+        "path",
+        pb.InterpolationPath,
+    )
 
 
 def term(message: pb.Term) -> Term:
@@ -85,8 +93,12 @@ def given(message: Message, *names: str) -> Args:
 
 
 def options(message: pb.QueryOptions) -> QueryOptions:
-    return QueryOptions(exact=message.exact, ef=message.ef, restrict=message.restrict,
-                        include_inputs=message.include_inputs)
+    return QueryOptions(
+        exact=message.exact,
+        ef=message.ef,
+        restrict=message.restrict,
+        include_inputs=message.include_inputs,
+    )
 
 
 def vector(values: np.ndarray) -> pb.Vector:
@@ -109,33 +121,44 @@ def resolved_list(items: Sequence[Resolved]) -> list[pb.ResolvedTerm]:
 
 
 def list_models_response(registry: Registry) -> pb.ListModelsResponse:
-    return pb.ListModelsResponse(models=[
-        pb.ModelInfo(
-            name=space.name, kind=MODEL_KIND[space.kind], dimension=space.dimension,
-            num_keys=space.size, source=space.source,
-            index_state=INDEX_STATE[space.index_state], is_default=registry.is_default(space),
-            max_tokens=space.max_tokens, prompt_names=space.prompt_names,
-            has_subwords=space.has_subwords,
-        )
-        for space in registry.spaces()
-    ])
+    return pb.ListModelsResponse(
+        models=[
+            pb.ModelInfo(
+                name=space.name,
+                kind=MODEL_KIND[space.kind],
+                dimension=space.dimension,
+                num_keys=space.size,
+                source=space.source,
+                index_state=INDEX_STATE[space.index_state],
+                is_default=registry.is_default(space),
+                max_tokens=space.max_tokens,
+                prompt_names=space.prompt_names,
+                has_subwords=space.has_subwords,
+            )
+            for space in registry.spaces()
+        ]
+    )
 
 
 # -- Embeddings -------------------------------------------------------------------------
 
 
 def encode_args(request: pb.EncodeRequest) -> Args:
-    return dict(inputs=list(request.inputs), prompt_name=request.prompt_name,
-                truncate=request.truncate, **given(request, "normalize", "dimensions"))
+    return dict(
+        inputs=list(request.inputs),
+        prompt_name=request.prompt_name,
+        truncate=request.truncate,
+        **given(request, "normalize", "dimensions"),
+    )
 
 
 def encode_response(model: str, result: EncodeResult) -> pb.EncodeResponse:
     return pb.EncodeResponse(
-        model=model, dimension=result.vectors.shape[1],
+        model=model,
+        dimension=result.vectors.shape[1],
         embeddings=[
             pb.Embedding(vector=vector(v), truncated=t, unknown_tokens=u)
-            for v, t, u in zip(result.vectors, result.truncated, result.unknown_tokens,
-                               strict=True)
+            for v, t, u in zip(result.vectors, result.truncated, result.unknown_tokens, strict=True)
         ],
     )
 
@@ -148,26 +171,34 @@ def _search_args(request: Any) -> Args:
 
 
 def analogy_args(request: pb.AnalogyRequest) -> Args:
-    return dict(queries=[(terms(request.positive), terms(request.negative))],
-                method=method(request.method), **_search_args(request))
+    return dict(
+        queries=[(terms(request.positive), terms(request.negative))],
+        method=method(request.method),
+        **_search_args(request),
+    )
 
 
 def batch_analogy_args(request: pb.BatchAnalogyRequest) -> Args:
-    return dict(queries=[(terms(q.positive), terms(q.negative)) for q in request.queries],
-                method=method(request.method), prefix="queries[{i}].", **_search_args(request))
+    return dict(
+        queries=[(terms(q.positive), terms(q.negative)) for q in request.queries],
+        method=method(request.method),
+        prefix="queries[{i}].",
+        **_search_args(request),
+    )
 
 
 def analogy_response(space: str, result: SearchResult) -> pb.AnalogyResponse:
     positive, negative = result.resolved
     return pb.AnalogyResponse(
-        space=space, neighbors=neighbor_list(result.neighbors),
-        positive=resolved_list(positive), negative=resolved_list(negative),
+        space=space,
+        neighbors=neighbor_list(result.neighbors),
+        positive=resolved_list(positive),
+        negative=resolved_list(negative),
         searched_with=INDEX_STATE[result.searched_with],
     )
 
 
-def batch_analogy_response(space: str,
-                           results: Sequence[SearchResult]) -> pb.BatchAnalogyResponse:
+def batch_analogy_response(space: str, results: Sequence[SearchResult]) -> pb.BatchAnalogyResponse:
     return pb.BatchAnalogyResponse(results=[analogy_response(space, r) for r in results])
 
 
@@ -176,34 +207,47 @@ def nearest_args(request: pb.NearestRequest) -> Args:
 
 
 def batch_nearest_args(request: pb.BatchNearestRequest) -> Args:
-    return dict(queries=[terms(q.query) for q in request.queries], prefix="queries[{i}].",
-                **_search_args(request))
+    return dict(
+        queries=[terms(q.query) for q in request.queries],
+        prefix="queries[{i}].",
+        **_search_args(request),
+    )
 
 
 def nearest_response(space: str, result: SearchResult) -> pb.NearestResponse:
     return pb.NearestResponse(
-        space=space, neighbors=neighbor_list(result.neighbors),
-        query=resolved_list(result.resolved[0]), searched_with=INDEX_STATE[result.searched_with],
+        space=space,
+        neighbors=neighbor_list(result.neighbors),
+        query=resolved_list(result.resolved[0]),
+        searched_with=INDEX_STATE[result.searched_with],
     )
 
 
-def batch_nearest_response(space: str,
-                           results: Sequence[SearchResult]) -> pb.BatchNearestResponse:
+def batch_nearest_response(space: str, results: Sequence[SearchResult]) -> pb.BatchNearestResponse:
     return pb.BatchNearestResponse(results=[nearest_response(space, r) for r in results])
 
 
 def interpolate_args(request: pb.InterpolateRequest) -> Args:
-    return dict(start=term(request.start), end=term(request.end), path=path(request.path),
-                **given(request, "steps"), **_search_args(request))
+    return dict(
+        start=term(request.start),
+        end=term(request.end),
+        path=path(request.path),
+        **given(request, "steps"),
+        **_search_args(request),
+    )
 
 
 def interpolate_response(space: str, result: InterpolateResult) -> pb.InterpolateResponse:
     return pb.InterpolateResponse(
         space=space,
-        points=[pb.InterpolationPoint(t=p.t, vector=vector(p.vector),
-                                      neighbors=neighbor_list(p.neighbors))
-                for p in result.points],
-        start=resolved(result.start), end=resolved(result.end),
+        points=[
+            pb.InterpolationPoint(
+                t=p.t, vector=vector(p.vector), neighbors=neighbor_list(p.neighbors)
+            )
+            for p in result.points
+        ],
+        start=resolved(result.start),
+        end=resolved(result.end),
         searched_with=INDEX_STATE[result.searched_with],
     )
 
@@ -215,8 +259,12 @@ def similarity_args(request: pb.SimilarityRequest) -> Args:
 def similarity_response(space: str, result: SimilarityResult) -> pb.SimilarityResponse:
     rows, cols = result.scores.shape
     return pb.SimilarityResponse(
-        space=space, rows=rows, cols=cols, scores=result.scores.ravel().tolist(),
-        a=resolved_list(result.a), b=resolved_list(result.b),
+        space=space,
+        rows=rows,
+        cols=cols,
+        scores=result.scores.ravel().tolist(),
+        a=resolved_list(result.a),
+        b=resolved_list(result.b),
     )
 
 
@@ -226,6 +274,9 @@ def doesnt_match_args(request: pb.DoesntMatchRequest) -> Args:
 
 def doesnt_match_response(space: str, result: DoesntMatchResult) -> pb.DoesntMatchResponse:
     return pb.DoesntMatchResponse(
-        space=space, index=result.index, key=result.key, score=result.score,
+        space=space,
+        index=result.index,
+        key=result.key,
+        score=result.score,
         terms=resolved_list(result.terms),
     )

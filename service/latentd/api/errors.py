@@ -84,8 +84,9 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         )
 
 
-def mapped_errors(behavior: Callable[[Any, grpc.ServicerContext], Any],
-                  name: str) -> Callable[[Any, grpc.ServicerContext], Any]:
+def mapped_errors(
+    behavior: Callable[[Any, grpc.ServicerContext], Any], name: str
+) -> Callable[[Any, grpc.ServicerContext], Any]:
     def mapped(request: Any, context: grpc.ServicerContext) -> Any:
         try:
             with stop_when(lambda: caller_gone(context)):
@@ -94,11 +95,12 @@ def mapped_errors(behavior: Callable[[Any, grpc.ServicerContext], Any],
             context.abort(status_of(error), bounded(str(error)))
         except MemoryError:
             log.exception("%s ran out of memory", name)
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                          "the request needs more memory than the server has; send less")
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "the request needs more memory than the server has; send less",
+            )
         except Exception:
             log.exception("%s failed", name)
-            context.abort(grpc.StatusCode.INTERNAL,
-                          f"internal error in {name}; see the server log")
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name}; see the server log")
 
     return mapped

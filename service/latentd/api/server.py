@@ -39,8 +39,11 @@ class RunningServer:
     health: health.HealthServicer
 
     def set_serving(self, serving: bool) -> None:
-        status = (health_pb2.HealthCheckResponse.SERVING if serving
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, status)
 
@@ -56,11 +59,12 @@ def check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
     try:
-        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE)
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}; set --host "
-                              "(env LATENT_HOST) to an address of this machine") from None
+        raise PortUnavailable(
+            f"cannot listen on {host}:{port}: {exc.strerror}; set --host "
+            "(env LATENT_HOST) to an address of this machine"
+        ) from None
     for family, kind, proto, _, address in addresses:
         with socket.socket(family, kind, proto) as probe:
             # As grpc does: a port left in TIME_WAIT by a stopped server is free.
@@ -73,13 +77,19 @@ def check_port_free(host: str, port: int) -> None:
 
 def _port_problem(host: str, port: int, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
-        return (f"port {port} on {host} is in use by another process; choose another with "
-                "--port (env LATENT_PORT), or stop the other latentd")
+        return (
+            f"port {port} on {host} is in use by another process; choose another with "
+            "--port (env LATENT_PORT), or stop the other latentd"
+        )
     if exc.errno == errno.EACCES:
-        return (f"no permission to listen on port {port} on {host}; choose a port above "
-                "1023 with --port (env LATENT_PORT)")
-    return (f"cannot listen on {host}:{port}: {exc.strerror}; check --host and --port "
-            "(env LATENT_HOST, LATENT_PORT)")
+        return (
+            f"no permission to listen on port {port} on {host}; choose a port above "
+            "1023 with --port (env LATENT_PORT)"
+        )
+    return (
+        f"cannot listen on {host}:{port}: {exc.strerror}; check --host and --port "
+        "(env LATENT_HOST, LATENT_PORT)"
+    )
 
 
 def create_server(
@@ -99,9 +109,11 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
         interceptors=[ErrorInterceptor()],
-        options=[("grpc.max_receive_message_length", max_message_bytes),
-                 ("grpc.max_send_message_length", max_message_bytes),
-                 ("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
     )
     pb_grpc.add_ModelsServicer_to_server(ModelsServicer(registry), server)
     pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, limits), server)
@@ -109,8 +121,13 @@ def create_server(
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME), server)
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         bound = server.add_insecure_port(address)

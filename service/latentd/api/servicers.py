@@ -1,6 +1,7 @@
 """The gRPC servicers. Each method is three steps: convert the request, call the core,
 convert the result. Errors become status codes in the server's interceptor
-(api/errors.py), and the interceptor stops the core's work when the caller has gone."""
+(api/errors.py), which also stops the core's work when the caller has gone: the
+methods leave their context (`_`) to it."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class ModelsServicer(pb_grpc.ModelsServicer):
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
+    def ListModels(self, request: pb.ListModelsRequest, _: Context) -> pb.ListModelsResponse:
         return convert.list_models_response(self.registry)
 
 
@@ -31,7 +32,7 @@ class EmbeddingsServicer(pb_grpc.EmbeddingsServicer):
         self.registry = registry
         self.limits = limits
 
-    def Encode(self, request: pb.EncodeRequest, context: Context) -> pb.EncodeResponse:
+    def Encode(self, request: pb.EncodeRequest, _: Context) -> pb.EncodeResponse:
         space = self.registry.get(request.model, default_kind="sentence", field="model")
         result = encode(space, limits=self.limits, **convert.encode_args(request))
         return convert.encode_response(space.name, result)
@@ -42,42 +43,37 @@ class ArithmeticServicer(pb_grpc.ArithmeticServicer):
         self.registry = registry
         self.limits = limits
 
-    def Analogy(self, request: pb.AnalogyRequest, context: Context) -> pb.AnalogyResponse:
+    def Analogy(self, request: pb.AnalogyRequest, _: Context) -> pb.AnalogyResponse:
         space = self.registry.get(request.space)
         [result] = analogy(space, limits=self.limits, **convert.analogy_args(request))
         return convert.analogy_response(space.name, result)
 
-    def BatchAnalogy(self, request: pb.BatchAnalogyRequest,
-                     context: Context) -> pb.BatchAnalogyResponse:
+    def BatchAnalogy(self, request: pb.BatchAnalogyRequest, _: Context) -> pb.BatchAnalogyResponse:
         space = self.registry.get(request.space)
         results = analogy(space, limits=self.limits, **convert.batch_analogy_args(request))
         return convert.batch_analogy_response(space.name, results)
 
-    def Nearest(self, request: pb.NearestRequest, context: Context) -> pb.NearestResponse:
+    def Nearest(self, request: pb.NearestRequest, _: Context) -> pb.NearestResponse:
         space = self.registry.get(request.space)
         [result] = nearest(space, limits=self.limits, **convert.nearest_args(request))
         return convert.nearest_response(space.name, result)
 
-    def BatchNearest(self, request: pb.BatchNearestRequest,
-                     context: Context) -> pb.BatchNearestResponse:
+    def BatchNearest(self, request: pb.BatchNearestRequest, _: Context) -> pb.BatchNearestResponse:
         space = self.registry.get(request.space)
         results = nearest(space, limits=self.limits, **convert.batch_nearest_args(request))
         return convert.batch_nearest_response(space.name, results)
 
-    def Interpolate(self, request: pb.InterpolateRequest,
-                    context: Context) -> pb.InterpolateResponse:
+    def Interpolate(self, request: pb.InterpolateRequest, _: Context) -> pb.InterpolateResponse:
         space = self.registry.get(request.space)
         result = interpolate(space, limits=self.limits, **convert.interpolate_args(request))
         return convert.interpolate_response(space.name, result)
 
-    def Similarity(self, request: pb.SimilarityRequest,
-                   context: Context) -> pb.SimilarityResponse:
+    def Similarity(self, request: pb.SimilarityRequest, _: Context) -> pb.SimilarityResponse:
         space = self.registry.get(request.space)
         result = similarity(space, limits=self.limits, **convert.similarity_args(request))
         return convert.similarity_response(space.name, result)
 
-    def DoesntMatch(self, request: pb.DoesntMatchRequest,
-                    context: Context) -> pb.DoesntMatchResponse:
+    def DoesntMatch(self, request: pb.DoesntMatchRequest, _: Context) -> pb.DoesntMatchResponse:
         space = self.registry.get(request.space)
         result = doesnt_match(space, limits=self.limits, **convert.doesnt_match_args(request))
         return convert.doesnt_match_response(space.name, result)

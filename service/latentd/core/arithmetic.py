@@ -41,15 +41,21 @@ DEFAULT_OPTIONS = QueryOptions()
 
 
 def neighbors(space: Space, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
-    return [Neighbor(space.keys[r], float(s)) for r, s in zip(rows, scores, strict=True)
-            if r >= 0]
+    return [Neighbor(space.keys[r], float(s)) for r, s in zip(rows, scores, strict=True) if r >= 0]
 
 
-def search(space: Space, batch: QueryBatch, k: int, method: AnalogyMethod,
-           options: QueryOptions, limits: Limits) -> Hits:
+def search(
+    space: Space,
+    batch: QueryBatch,
+    k: int,
+    method: AnalogyMethod,
+    options: QueryOptions,
+    limits: Limits,
+) -> Hits:
     check_exact_work(space, batch, method, options, limits)
-    return space.search(batch, k, method, exact=options.exact, restrict=options.restrict,
-                        ef=options.ef)
+    return space.search(
+        batch, k, method, exact=options.exact, restrict=options.restrict, ef=options.ef
+    )
 
 
 def analogy(
@@ -70,21 +76,37 @@ def analogy(
         name = prefix.format(i=i)
         check_count(positive, f"{name}positive", limits.max_terms)
         check_count(negative, f"{name}negative", limits.max_terms, least=0)
-        handles.append((resolver.add(positive, f"{name}positive", 1.0),
-                        resolver.add(negative, f"{name}negative", -1.0)))
+        handles.append(
+            (
+                resolver.add(positive, f"{name}positive", 1.0),
+                resolver.add(negative, f"{name}negative", -1.0),
+            )
+        )
         names.append(f"{name}positive")
     resolver.resolve()
     groups = []
     for pos, neg in handles:
         p, n = resolver.group(pos), resolver.group(neg)
-        groups.append((p, n, ResolvedTerms(
-            np.vstack([p.vectors, n.vectors]), np.concatenate([p.weights, n.weights]),
-            p.rows + n.rows, p.resolved + n.resolved)))
+        groups.append(
+            (
+                p,
+                n,
+                ResolvedTerms(
+                    np.vstack([p.vectors, n.vectors]),
+                    np.concatenate([p.weights, n.weights]),
+                    p.rows + n.rows,
+                    p.resolved + n.resolved,
+                ),
+            )
+        )
     batch = build_batch([g[2] for g in groups], names, options.include_inputs)
     hits = search(space, batch, k, method, options, limits)
     return [
-        SearchResult(neighbors(space, hits.rows[i], hits.scores[i]),
-                     [p.resolved, n.resolved], hits.searched_with)
+        SearchResult(
+            neighbors(space, hits.rows[i], hits.scores[i]),
+            [p.resolved, n.resolved],
+            hits.searched_with,
+        )
         for i, (p, n, _) in enumerate(groups)
     ]
 
@@ -111,8 +133,9 @@ def nearest(
     batch = build_batch(groups, names, options.include_inputs)
     hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits)
     return [
-        SearchResult(neighbors(space, hits.rows[i], hits.scores[i]), [g.resolved],
-                     hits.searched_with)
+        SearchResult(
+            neighbors(space, hits.rows[i], hits.scores[i]), [g.resolved], hits.searched_with
+        )
         for i, g in enumerate(groups)
     ]
 
@@ -132,8 +155,9 @@ def interpolate(
     check_k(k, limits)
     check_options(options, limits)
     if not 2 <= steps <= limits.max_steps:
-        raise invalid("steps", f"must be between 2 and {limits.max_steps} (both ends "
-                      f"included), got {steps}")
+        raise invalid(
+            "steps", f"must be between 2 and {limits.max_steps} (both ends included), got {steps}"
+        )
     check_results(steps, k, limits)
     resolver = TermResolver(space, limits)
     a_handle = resolver.add([start], "start", 1.0)
@@ -141,14 +165,19 @@ def interpolate(
     resolver.resolve()
     a, b = resolver.group(a_handle), resolver.group(b_handle)
     ts = np.linspace(0.0, 1.0, steps, dtype=np.float64)
-    points = interpolation_path(a.vectors[0].astype(np.float64),
-                                b.vectors[0].astype(np.float64), ts, path).astype(np.float32)
+    points = interpolation_path(
+        a.vectors[0].astype(np.float64), b.vectors[0].astype(np.float64), ts, path
+    ).astype(np.float32)
     rows = [] if options.include_inputs else sorted(set(a.rows + b.rows))
     exclude = np.array([rows] * steps, dtype=np.int64).reshape(steps, len(rows))
     batch = QueryBatch(points, points[:, None, :], np.ones((steps, 1), np.float32), exclude)
     hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits)
     return InterpolateResult(
-        [InterpolationPoint(float(t), points[i], neighbors(space, hits.rows[i], hits.scores[i]))
-         for i, t in enumerate(ts)],
-        a.resolved[0], b.resolved[0], hits.searched_with,
+        [
+            InterpolationPoint(float(t), points[i], neighbors(space, hits.rows[i], hits.scores[i]))
+            for i, t in enumerate(ts)
+        ],
+        a.resolved[0],
+        b.resolved[0],
+        hits.searched_with,
     )

@@ -60,6 +60,7 @@ def file_sha256(path: Path) -> str:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write data to path through a temporary file renamed into place."""
+
     def write(tmp: Path) -> None:
         tmp.write_bytes(data)
 
@@ -87,8 +88,9 @@ def save_checked(path: Path, write: Callable[[Path], None], metadata: Metadata) 
     write_manifest(path, metadata)
 
 
-def verify(path: Path, metadata: Metadata,
-           check_format: Callable[[Path], None] | None = None) -> None:
+def verify(
+    path: Path, metadata: Metadata, check_format: Callable[[Path], None] | None = None
+) -> None:
     """Raise IntegrityError unless path matches its manifest and the manifest records the
     expected metadata. check_format (which raises IntegrityError too) runs after the
     cheap checks and before the hash, so a wrong file is named as such without reading it
@@ -109,15 +111,19 @@ def verify(path: Path, metadata: Metadata,
         raise IntegrityError(f"manifest {mpath.name} is not JSON: {exc}") from None
     if not isinstance(record, dict) or record.get("format") != MANIFEST_FORMAT:
         found = record.get("format") if isinstance(record, dict) else type(record).__name__
-        raise IntegrityError(f"manifest {mpath.name} has format {found!r}, "
-                             f"expected {MANIFEST_FORMAT}")
+        raise IntegrityError(
+            f"manifest {mpath.name} has format {found!r}, expected {MANIFEST_FORMAT}"
+        )
     if record.get("file") != path.name:
         raise IntegrityError(f"manifest {mpath.name} is for {record.get('file')!r}")
     recorded = record.get("metadata")
     if not isinstance(recorded, dict):
         raise IntegrityError(f"manifest {mpath.name} has no metadata")
-    wrong = [f"{key} {recorded.get(key)!r} (expected {value!r})"
-             for key, value in metadata.items() if recorded.get(key) != value]
+    wrong = [
+        f"{key} {recorded.get(key)!r} (expected {value!r})"
+        for key, value in metadata.items()
+        if recorded.get(key) != value
+    ]
     if wrong:
         raise IntegrityError(f"manifest {mpath.name} records " + ", ".join(wrong))
     try:
@@ -133,8 +139,9 @@ def verify(path: Path, metadata: Metadata,
     except OSError as exc:
         raise IntegrityError(f"cannot read the file: {exc}") from None
     if actual != record.get("sha256"):
-        raise IntegrityError("SHA-256 differs from its manifest: the content changed "
-                             "after it was written")
+        raise IntegrityError(
+            "SHA-256 differs from its manifest: the content changed after it was written"
+        )
 
 
 def remove_stale_temporaries(path: Path, older_than_s: float = STALE_TEMPORARY_S) -> None:

@@ -22,17 +22,24 @@ def check_k(k: int, limits: Limits, name: str = "k") -> None:
 
 def check_options(options: QueryOptions, limits: Limits) -> None:
     if options.ef < 0 or options.ef > limits.max_ef:
-        raise invalid("options.ef", f"must be between 0 (server default) and {limits.max_ef}, "
-                      f"got {options.ef}")
+        raise invalid(
+            "options.ef",
+            f"must be between 0 (server default) and {limits.max_ef}, got {options.ef}",
+        )
     if options.restrict < 0:
-        raise invalid("options.restrict", f"must be 0 (all keys) or positive, got "
-                      f"{options.restrict}")
+        raise invalid(
+            "options.restrict", f"must be 0 (all keys) or positive, got {options.restrict}"
+        )
 
 
 def check_count(items: Sequence[object], name: str, most: int, least: int = 1) -> None:
     if len(items) < least:
-        raise invalid(name, "must not be empty" if least == 1 else
-                      f"needs at least {least} items, got {len(items)}")
+        raise invalid(
+            name,
+            "must not be empty"
+            if least == 1
+            else f"needs at least {least} items, got {len(items)}",
+        )
     if len(items) > most:
         raise invalid(name, f"at most {most} items, got {len(items)}")
 
@@ -63,8 +70,9 @@ def check_searchable(space: Space) -> None:
         )
 
 
-def check_search(space: Space, queries: Sequence[object], k: int, options: QueryOptions,
-                 limits: Limits) -> None:
+def check_search(
+    space: Space, queries: Sequence[object], k: int, options: QueryOptions, limits: Limits
+) -> None:
     """The checks every batch search starts with."""
     check_searchable(space)
     check_k(k, limits)
@@ -75,12 +83,16 @@ def check_search(space: Space, queries: Sequence[object], k: int, options: Query
 
 def check_results(queries: int, k: int, limits: Limits) -> None:
     if queries * k > limits.max_results:
-        raise invalid("k", f"{queries} queries x k={k} asks for {queries * k} neighbours; at "
-                      f"most {limits.max_results} in one request (lower k or split the batch)")
+        raise invalid(
+            "k",
+            f"{queries} queries x k={k} asks for {queries * k} neighbours; at "
+            f"most {limits.max_results} in one request (lower k or split the batch)",
+        )
 
 
-def check_exact_work(space: Space, batch: QueryBatch, method: AnalogyMethod,
-                     options: QueryOptions, limits: Limits) -> None:
+def check_exact_work(
+    space: Space, batch: QueryBatch, method: AnalogyMethod, options: QueryOptions, limits: Limits
+) -> None:
     """An exact search scores every key searched for every query (and every term, for
     3CosMul): bound that work, since a request that asks for it may cost minutes."""
     if not options.exact and space.index_state is IndexState.HNSW:
@@ -91,14 +103,23 @@ def check_exact_work(space: Space, batch: QueryBatch, method: AnalogyMethod,
     if scores <= limits.max_exact_scores:
         return
     per_term = f" x {terms} terms" if terms > 1 else ""
-    work = (f"{len(batch)} queries x {keys} keys{per_term} = {scores:,} scores, at most "
-            f"{limits.max_exact_scores:,} in one request")
+    work = (
+        f"{len(batch)} queries x {keys} keys{per_term} = {scores:,} scores, at most "
+        f"{limits.max_exact_scores:,} in one request"
+    )
     if options.exact:
-        raise invalid("options.exact", f"an exact search of {work} (search the HNSW index, "
-                      "set a smaller restrict, or split the batch)")
+        raise invalid(
+            "options.exact",
+            f"an exact search of {work} (search the HNSW index, "
+            "set a smaller restrict, or split the batch)",
+        )
     if space.index_state is IndexState.BUILDING:
-        raise NotReady(f"space {space.name!r} is still building its HNSW index and searches "
-                       f"exactly until then: {work}; retry when ListModels reports HNSW, or "
-                       "split the batch")
-    raise invalid("queries", f"space {space.name!r} has no HNSW index and searches exactly: "
-                  f"{work}; split the batch")
+        raise NotReady(
+            f"space {space.name!r} is still building its HNSW index and searches "
+            f"exactly until then: {work}; retry when ListModels reports HNSW, or "
+            "split the batch"
+        )
+    raise invalid(
+        "queries",
+        f"space {space.name!r} has no HNSW index and searches exactly: {work}; split the batch",
+    )

@@ -15,8 +15,9 @@ from latentd.core.terms import TermResolver
 from latentd.core.types import DoesntMatchResult, SimilarityResult, Term
 
 
-def similarity(space: Space, a: Sequence[Term], b: Sequence[Term],
-               limits: Limits) -> SimilarityResult:
+def similarity(
+    space: Space, a: Sequence[Term], b: Sequence[Term], limits: Limits
+) -> SimilarityResult:
     check_count(a, "a", limits.max_inputs)
     check_count(b, "b", limits.max_inputs)
     resolver = TermResolver(space, limits)

@@ -31,18 +31,27 @@ def encode(
     for i, text in enumerate(inputs):
         check_text(text, f"inputs[{i}]", limits)
     if dimensions < 0 or dimensions > space.dimension:
-        raise invalid("dimensions", f"must be between 1 and {space.dimension} (the model's "
-                      f"dimension), got {dimensions}")
-    embedded = space.embed(inputs, prompt_name=prompt_name, truncate=truncate,
-                           max_request_tokens=limits.max_request_tokens)
+        raise invalid(
+            "dimensions",
+            f"must be between 1 and {space.dimension} (the model's dimension), got {dimensions}",
+        )
+    embedded = space.embed(
+        inputs,
+        prompt_name=prompt_name,
+        truncate=truncate,
+        max_request_tokens=limits.max_request_tokens,
+    )
     # A single word is reported like an unknown key, with suggestions.
-    missing = [(f"inputs[{i}]", text, len(text.split()) == 1)
-               for i, (text, known) in enumerate(zip(inputs, embedded.known, strict=True))
-               if not known]
+    missing = [
+        (f"inputs[{i}]", text, len(text.split()) == 1)
+        for i, (text, known) in enumerate(zip(inputs, embedded.known, strict=True))
+        if not known
+    ]
     if missing:
         raise not_in_space(space, missing)
     vectors = embedded.vectors[:, :dimensions] if dimensions else embedded.vectors
     if normalize:
         vectors = unit(vectors)
-    return EncodeResult(np.ascontiguousarray(vectors, np.float32), embedded.truncated,
-                        embedded.unknown_tokens)
+    return EncodeResult(
+        np.ascontiguousarray(vectors, np.float32), embedded.truncated, embedded.unknown_tokens
+    )

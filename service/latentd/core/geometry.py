@@ -14,8 +14,9 @@ def unit(v: np.ndarray) -> np.ndarray:
     return (v / np.where(norm == 0, 1, norm)).astype(np.float32)
 
 
-def interpolation_path(a: np.ndarray, b: np.ndarray, ts: np.ndarray,
-                       path: InterpolationPath) -> np.ndarray:
+def interpolation_path(
+    a: np.ndarray, b: np.ndarray, ts: np.ndarray, path: InterpolationPath
+) -> np.ndarray:
     """Unit vectors from unit a to unit b at each t; never NaN, even for b = +-a."""
     dot = float(np.clip(a @ b, -1.0, 1.0))
     if dot < -1 + 1e-6:

@@ -70,8 +70,15 @@ def cache_digest(unit_vectors: np.ndarray, params: HnswParams) -> str:
 
 def index_metadata(n: int, dim: int, m: int, ef_construction: int) -> Metadata:
     """What a cache file's manifest records about the index in it."""
-    return {"kind": "hnswlib-index", "cache_format": CACHE_FORMAT, "space": "ip",
-            "n": n, "dim": dim, "m": m, "ef_construction": ef_construction}
+    return {
+        "kind": "hnswlib-index",
+        "cache_format": CACHE_FORMAT,
+        "space": "ip",
+        "n": n,
+        "dim": dim,
+        "m": m,
+        "ef_construction": ef_construction,
+    }
 
 
 def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
@@ -83,8 +90,21 @@ def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
         head = f.read(_HEADER.size)
         if len(head) < _HEADER.size:
             raise IntegrityError(f"{size} bytes, shorter than an hnswlib header")
-        (offset_level0, max_elements, count, per_element, label_offset, offset_data,
-         max_level, entry_point, max_m, max_m0, m, mult, ef_construction) = _HEADER.unpack(head)
+        (
+            offset_level0,
+            max_elements,
+            count,
+            per_element,
+            label_offset,
+            offset_data,
+            max_level,
+            entry_point,
+            max_m,
+            max_m0,
+            m,
+            mult,
+            ef_construction,
+        ) = _HEADER.unpack(head)
         links0 = 2 * params.m * _LINK + _LINK
         expected = {
             "element count": (count, n),
@@ -97,18 +117,24 @@ def check_index_file(path: Path, n: int, dim: int, params: HnswParams) -> None:
             "data offset": (offset_data, links0),
             "label offset": (label_offset, links0 + dim * 4),
         }
-        wrong = [f"{what} {found} (expected {want})"
-                 for what, (found, want) in expected.items() if found != want]
+        wrong = [
+            f"{what} {found} (expected {want})"
+            for what, (found, want) in expected.items()
+            if found != want
+        ]
         if wrong:
             raise IntegrityError("header does not match: " + ", ".join(wrong))
         empty = count == 0
-        if (max_elements < count
-                or not (max_level == -1 if empty else 0 <= max_level < _MAX_LEVEL)
-                or not (empty or entry_point < count)
-                or (m > 1 and not math.isclose(mult, 1 / math.log(m), rel_tol=1e-9))):
+        if (
+            max_elements < count
+            or not (max_level == -1 if empty else 0 <= max_level < _MAX_LEVEL)
+            or not (empty or entry_point < count)
+            or (m > 1 and not math.isclose(mult, 1 / math.log(m), rel_tol=1e-9))
+        ):
             raise IntegrityError(
                 f"header is inconsistent: max_elements {max_elements}, maxlevel {max_level}, "
-                f"entry point {entry_point}, mult {mult} for {count} elements")
+                f"entry point {entry_point}, mult {mult} for {count} elements"
+            )
         links_start = _HEADER.size + count * per_element
         # Every element has a count word; one with L upper levels has L link blocks more.
         upper = max_m * _LINK + _LINK
@@ -138,8 +164,10 @@ def _walk_link_lists(words: memoryview, count: int, upper: int, max_level: int) 
             raise IntegrityError(f"element {element} has a link list of {nbytes} bytes")
         pos += 1 + nbytes // _LINK
     if pos != end:
-        raise IntegrityError(f"link lists of {count} elements take {_LINK * pos} bytes, "
-                             f"the file has {_LINK * end} after the level-0 block")
+        raise IntegrityError(
+            f"link lists of {count} elements take {_LINK * pos} bytes, "
+            f"the file has {_LINK * end} after the level-0 block"
+        )
 
 
 class _BuildProgress:
@@ -153,8 +181,7 @@ class _BuildProgress:
         self._total = total
         self._started = time.monotonic()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{who}hnsw-progress",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{who}hnsw-progress", daemon=True)
 
     def __enter__(self) -> _BuildProgress:
         self._thread.start()
@@ -172,8 +199,15 @@ class _BuildProgress:
             # average since the start would promise too early an end.
             rate = (done - last_done) / max(now - last_time, 1e-3)
             left = f", about {(self._total - done) / rate:.0f}s left" if rate > 0 else ""
-            log.info("%sHNSW build: %d of %d vectors (%.0f%%) in %.0fs%s", self._who, done,
-                     self._total, 100 * done / self._total, now - self._started, left)
+            log.info(
+                "%sHNSW build: %d of %d vectors (%.0f%%) in %.0fs%s",
+                self._who,
+                done,
+                self._total,
+                100 * done / self._total,
+                now - self._started,
+                left,
+            )
             last_done, last_time = done, now
 
 
@@ -198,9 +232,16 @@ class HnswIndex:
         n, dim = unit_vectors.shape
         threads = params.build_threads or os.cpu_count() or 1
         who = f"{name}: " if name else ""
-        log.info("%sbuilding HNSW index: %d vectors of %d dimensions, M=%d, "
-                 "ef_construction=%d, %d threads", who, n, dim, params.m,
-                 params.ef_construction, threads)
+        log.info(
+            "%sbuilding HNSW index: %d vectors of %d dimensions, M=%d, "
+            "ef_construction=%d, %d threads",
+            who,
+            n,
+            dim,
+            params.m,
+            params.ef_construction,
+            threads,
+        )
         index = hnswlib.Index(space="ip", dim=dim)
         index.init_index(max_elements=max(n, 1), ef_construction=params.ef_construction, M=params.m)
         started = time.monotonic()
@@ -232,14 +273,21 @@ class HnswIndex:
         path = Path(cache_dir) / f"{name}-{cache_digest(unit_vectors, params)[:24]}.hnsw"
         if path.exists():
             try:
-                verify(path, index_metadata(n, dim, params.m, params.ef_construction),
-                       lambda p: check_index_file(p, n, dim, params))
+                verify(
+                    path,
+                    index_metadata(n, dim, params.m, params.ef_construction),
+                    lambda p: check_index_file(p, n, dim, params),
+                )
                 index = hnswlib.Index(space="ip", dim=dim)
                 index.load_index(str(path), max_elements=n)
                 if index.get_current_count() == n:
                     return cls(index, params), True
-                log.warning("cached index %s has %d items, expected %d: rebuilding",
-                            path, index.get_current_count(), n)
+                log.warning(
+                    "cached index %s has %d items, expected %d: rebuilding",
+                    path,
+                    index.get_current_count(),
+                    n,
+                )
             except IntegrityError as exc:
                 log.warning("cached index %s is not trusted (%s): rebuilding", path, exc)
             except (RuntimeError, OSError, MemoryError) as exc:
@@ -259,8 +307,11 @@ class HnswIndex:
 
         # hnswlib's own values: the manifest describes the file as saved. (No item is
         # added after build, so the count cannot change while it is written.)
-        save_checked(path, write, index_metadata(
-            index.get_current_count(), index.dim, index.M, index.ef_construction))
+        save_checked(
+            path,
+            write,
+            index_metadata(index.get_current_count(), index.dim, index.M, index.ef_construction),
+        )
 
     def query(self, queries: np.ndarray, k: int, ef: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Labels and cosine similarities, (n, k) each, best first."""

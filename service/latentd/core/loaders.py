@@ -70,12 +70,14 @@ def guess_format(path: Path) -> str:
         with _open(path, "r") as f:
             first = f.readline().split()
         return "word2vec" if len(first) == 2 and all(x.isdigit() for x in first) else "glove"
-    raise ModelLoadError(f"cannot tell the format of {path}; set format to one of "
-                         f"{', '.join(FORMATS)}")
+    raise ModelLoadError(
+        f"cannot tell the format of {path}; set format to one of {', '.join(FORMATS)}"
+    )
 
 
-def load_word_space(name: str, path: str | Path, fmt: str = "", *,
-                    allow_pickle: bool = False, limit: int = 0) -> WordSpace:
+def load_word_space(
+    name: str, path: str | Path, fmt: str = "", *, allow_pickle: bool = False, limit: int = 0
+) -> WordSpace:
     """Load the word model `name` from `path` (format guessed when `fmt` is empty).
     `limit` keeps only the first N keys (0: all). Every failure is a ModelLoadError whose
     message names the model."""
@@ -83,8 +85,9 @@ def load_word_space(name: str, path: str | Path, fmt: str = "", *,
     if limit < 0:
         raise ModelLoadError(f"word model {name!r}: limit must be 0 (all) or more, got {limit}")
     if fmt and fmt not in FORMATS:
-        raise ModelLoadError(f"word model {name!r}: unknown format {fmt!r} (known: "
-                             f"{', '.join(FORMATS)})")
+        raise ModelLoadError(
+            f"word model {name!r}: unknown format {fmt!r} (known: {', '.join(FORMATS)})"
+        )
     if not path.exists():
         raise ModelLoadError(f"word model {name!r}: {path} does not exist")
     if path.is_file() and path.stat().st_size == 0:
@@ -114,8 +117,7 @@ def load_word_space(name: str, path: str | Path, fmt: str = "", *,
         return WordSpace(name, keys, vectors, source=f"{fmt}:{path}", oov_vector=oov)
     except Exception as exc:  # gensim raises many kinds on a bad file; name the model
         detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-        raise ModelLoadError(f"word model {name!r}: cannot load {path} as {fmt}: {detail}") \
-            from exc
+        raise ModelLoadError(f"word model {name!r}: cannot load {path} as {fmt}: {detail}") from exc
 
 
 def _read(path: Path, fmt: str, limit: int) -> tuple[list[str], np.ndarray, Any]:
@@ -136,7 +138,9 @@ def _read(path: Path, fmt: str, limit: int) -> tuple[list[str], np.ndarray, Any]
             raise ValueError(f"it holds a {type(kv).__name__}, not gensim KeyedVectors")
     else:
         kv = KeyedVectors.load_word2vec_format(
-            str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove",
+            str(path),
+            binary=fmt == "word2vec-binary",
+            no_header=fmt == "glove",
             limit=limit or None,
         )
     oov = None

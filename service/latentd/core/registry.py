@@ -54,12 +54,16 @@ class Registry:
         if not name:
             name = self._defaults.get(default_kind, "")
             if not name:
-                raise NotFound(f"{field}: no {default_kind} model is loaded; name one of: "
-                               f"{', '.join(self._spaces) or 'none'}")
+                raise NotFound(
+                    f"{field}: no {default_kind} model is loaded; name one of: "
+                    f"{', '.join(self._spaces) or 'none'}"
+                )
         space = self._spaces.get(name)
         if space is None:
-            raise NotFound(f"{field}: unknown model {shown(name)}; known: "
-                           f"{', '.join(sorted(self._spaces)) or 'none'}")
+            raise NotFound(
+                f"{field}: unknown model {shown(name)}; known: "
+                f"{', '.join(sorted(self._spaces)) or 'none'}"
+            )
         return space
 
     def _check_ready(self) -> None:

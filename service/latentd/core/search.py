@@ -84,8 +84,7 @@ class QueryBatch:
         return len(self.combined)
 
     def rows(self, sel: slice | np.ndarray) -> QueryBatch:
-        return QueryBatch(self.combined[sel], self.terms[sel], self.weights[sel],
-                          self.exclude[sel])
+        return QueryBatch(self.combined[sel], self.terms[sel], self.weights[sel], self.exclude[sel])
 
 
 @dataclass(frozen=True)
@@ -152,8 +151,12 @@ def search(
     index = space.index
     wanted = _probe_size(space.size, limit, k + batch.exclude.shape[1], method)
     # Only `restrict` widens the probe; an unrestricted one stays within k + exclusions.
-    if (exact or index is None or len(batch) == 0
-            or (limit < space.size and _exact_is_cheaper(batch, method, limit, wanted, ef))):
+    if (
+        exact
+        or index is None
+        or len(batch) == 0
+        or (limit < space.size and _exact_is_cheaper(batch, method, limit, wanted, ef))
+    ):
         rows, scores = _exact(space.unit[:limit], batch, k, method)
         return Hits(rows, scores, IndexState.EXACT)
     rows, scores = _hnsw(space, batch, k, method, limit, wanted, ef)
@@ -183,7 +186,7 @@ def _exact(
             s = chunk.combined @ matrix.T
         _mask_excluded(s, chunk.exclude)
         r, v = _top_k(s, k)
-        rows[start:start + len(chunk)], scores[start:start + len(chunk)] = r, v
+        rows[start : start + len(chunk)], scores[start : start + len(chunk)] = r, v
     return rows, scores
 
 
@@ -212,14 +215,18 @@ def _exact_is_cheaper(
 
 
 def _hnsw(
-    space: WordSpace, batch: QueryBatch, k: int, method: AnalogyMethod, limit: int,
-    wanted: int, ef: int,
+    space: WordSpace,
+    batch: QueryBatch,
+    k: int,
+    method: AnalogyMethod,
+    limit: int,
+    wanted: int,
+    ef: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     assert space.index is not None
     labels = _probe(space, batch.combined, wanted, ef)
     if method is AnalogyMethod.COSMUL:
-        boosted = np.where(batch.weights < 0, batch.weights * COSMUL_NEGATIVE_BOOST,
-                           batch.weights)
+        boosted = np.where(batch.weights < 0, batch.weights * COSMUL_NEGATIVE_BOOST, batch.weights)
         probe, _ = weighted_means(batch.terms, boosted)
         more = _probe(space, probe, wanted, ef)
         labels = _unique_rows(np.hstack([labels, more]))
@@ -257,7 +264,7 @@ def _probe(space: WordSpace, queries: np.ndarray, wanted: int, ef: int) -> np.nd
     parts = []
     for start in range(0, len(queries), PROBE_CHUNK):
         checkpoint()
-        labels, _ = space.index.query(queries[start:start + PROBE_CHUNK], wanted, ef)
+        labels, _ = space.index.query(queries[start : start + PROBE_CHUNK], wanted, ef)
         parts.append(labels)
     return np.vstack(parts)
 
@@ -304,7 +311,7 @@ def _largest(values: np.ndarray, k: int) -> np.ndarray:
     """Columns of each row's k largest values, in no order. (Selecting the last k of a
     row is several times faster in numpy than the first k of its negation.)"""
     width = values.shape[1]
-    return np.argpartition(values, width - k, axis=1)[:, width - k:]
+    return np.argpartition(values, width - k, axis=1)[:, width - k :]
 
 
 def _best_block_columns(scores: np.ndarray, k: int) -> np.ndarray:
@@ -314,7 +321,7 @@ def _best_block_columns(scores: np.ndarray, k: int) -> np.ndarray:
     full = m // TOP_K_BLOCK
     block_max = scores[:, : full * TOP_K_BLOCK].reshape(n, full, TOP_K_BLOCK).max(axis=2)
     if m > full * TOP_K_BLOCK:
-        tail = scores[:, full * TOP_K_BLOCK:].max(axis=1, keepdims=True)
+        tail = scores[:, full * TOP_K_BLOCK :].max(axis=1, keepdims=True)
         block_max = np.hstack([block_max, tail])
     blocks = _largest(block_max, k)
     return (blocks[:, :, None] * TOP_K_BLOCK + np.arange(TOP_K_BLOCK)).reshape(n, -1)

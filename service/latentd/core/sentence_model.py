@@ -46,8 +46,9 @@ class SentenceModel:
     has_keys = False
     has_subwords = False
 
-    def __init__(self, name: str, path: str | Path, device: str = "cpu",
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self, name: str, path: str | Path, device: str = "cpu", batch_size: int = 32
+    ) -> None:
         # Never reach a model hub: the model is a local directory.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,11 +96,14 @@ class SentenceModel:
         if prompt_name:
             if prompt_name not in self.prompt_names:
                 known = ", ".join(self.prompt_names) or "none"
-                raise invalid("prompt_name", f"model {self.name!r} has no prompt "
-                              f"{shown(prompt_name)} (known: {known})")
+                raise invalid(
+                    "prompt_name",
+                    f"model {self.name!r} has no prompt {shown(prompt_name)} (known: {known})",
+                )
             prompt = self._model.prompts[prompt_name]
-        vectors, counts = self._on_model_thread(self._encode, list(texts), prompt, truncate,
-                                                field, max_request_tokens)
+        vectors, counts = self._on_model_thread(
+            self._encode, list(texts), prompt, truncate, field, max_request_tokens
+        )
         truncated = [bool(self.max_tokens and n > self.max_tokens) for n in counts]
         return Embedded(vectors, [True] * len(texts), truncated, [[] for _ in texts])
 
@@ -109,10 +113,19 @@ class SentenceModel:
     def suggest(self, key: str, n: int = 3) -> list[str]:
         return []
 
-    def search(self, batch: QueryBatch, k: int, method: AnalogyMethod, *, exact: bool,
-               restrict: int, ef: int) -> Hits:
-        raise FailedPrecondition(f"space {self.name!r} is a sentence model: it has no keys "
-                                 "to search")
+    def search(
+        self,
+        batch: QueryBatch,
+        k: int,
+        method: AnalogyMethod,
+        *,
+        exact: bool,
+        restrict: int,
+        ef: int,
+    ) -> Hits:
+        raise FailedPrecondition(
+            f"space {self.name!r} is a sentence model: it has no keys to search"
+        )
 
     # -- on the model's thread ---------------------------------------------------------
 
@@ -123,8 +136,15 @@ class SentenceModel:
         future: Future[Any] = self._thread.submit(partial(work, *args, current_check()))
         return future.result()
 
-    def _encode(self, texts: list[str], prompt: str, truncate: bool, field: str,
-                max_request_tokens: int, stop: StopCheck) -> tuple[np.ndarray, list[int]]:
+    def _encode(
+        self,
+        texts: list[str],
+        prompt: str,
+        truncate: bool,
+        field: str,
+        max_request_tokens: int,
+        stop: StopCheck,
+    ) -> tuple[np.ndarray, list[int]]:
         # Tokenise everything first: a request with an input over the limit fails before
         # any forward pass is spent on it.
         tokenised = []
@@ -164,7 +184,7 @@ class SentenceModel:
         """Indices of `texts` in batches of similar length (longest first), so that short
         inputs are not padded to the length of long ones."""
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def _tokenize(self, texts: list[str], prompt: str, truncate: bool) -> dict[str, Any]:
         assert threading.current_thread().name.startswith("model-"), "tokenise on the model thread"

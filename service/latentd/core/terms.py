@@ -74,8 +74,11 @@ class TermResolver:
         elif term.key is not None:
             check_text(term.key, f"{name}.key", self.limits)
             if not self.space.has_keys:
-                raise invalid(f"{name}.key", f"{self.space.name!r} is a {self.space.kind} "
-                              "model and has no keys; send the text as `text`")
+                raise invalid(
+                    f"{name}.key",
+                    f"{self.space.name!r} is a {self.space.kind} "
+                    "model and has no keys; send the text as `text`",
+                )
             hit = self.space.lookup(term.key)
             if hit is None:
                 self._unknown.append((name, term.key, True))
@@ -91,15 +94,19 @@ class TermResolver:
         texts = [p for p in self._pending if p.term.text is not None]
         if texts:
             embedded = self.space.embed(
-                [p.term.text or "" for p in texts], truncate=True, field="text terms",
-                max_request_tokens=self.limits.max_request_tokens)
+                [p.term.text or "" for p in texts],
+                truncate=True,
+                field="text terms",
+                max_request_tokens=self.limits.max_request_tokens,
+            )
             for i, p in enumerate(texts):
                 if not embedded.known[i]:
                     self._unknown.append((p.name, p.term.text or "", False))
                     continue
                 p.vector = embedded.vectors[i]
-                p.resolved = Resolved(input=p.term.text or "",
-                                      unknown_tokens=tuple(embedded.unknown_tokens[i]))
+                p.resolved = Resolved(
+                    input=p.term.text or "", unknown_tokens=tuple(embedded.unknown_tokens[i])
+                )
         if self._unknown:
             raise not_in_space(self.space, self._unknown)
 
@@ -108,8 +115,9 @@ class TermResolver:
         items = self._pending[start:stop]
         found = [p.vector for p in items if p.vector is not None]
         assert len(found) == len(items), "group() before a successful resolve()"
-        vectors = (unit(np.stack(found)) if found
-                   else np.zeros((0, self.space.dimension), np.float32))
+        vectors = (
+            unit(np.stack(found)) if found else np.zeros((0, self.space.dimension), np.float32)
+        )
         return ResolvedTerms(
             vectors=vectors,
             weights=np.array([p.weight for p in items], dtype=np.float32),
@@ -156,6 +164,7 @@ def build_batch(
     combined, norms = weighted_means(terms, weights)
     cancelled = np.flatnonzero(norms < 1e-6)
     if len(cancelled):
-        raise invalid(names[cancelled[0]],
-                      "the terms cancel out: their weighted sum is the zero vector")
+        raise invalid(
+            names[cancelled[0]], "the terms cancel out: their weighted sum is the zero vector"
+        )
     return QueryBatch(combined, terms, weights, exclude)

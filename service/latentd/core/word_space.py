@@ -48,8 +48,10 @@ class _SuggestionPool:
         return cls([keys[i] for i in order], order, [len(keys[i]) for i in order])
 
     def span(self, shortest: int, longest: int) -> tuple[int, int]:
-        return (bisect.bisect_left(self.lengths, shortest),
-                bisect.bisect_right(self.lengths, longest))
+        return (
+            bisect.bisect_left(self.lengths, shortest),
+            bisect.bisect_right(self.lengths, longest),
+        )
 
 
 class WordSpace:
@@ -131,11 +133,17 @@ class WordSpace:
         frequent of equally close ones first)."""
         pool = self._suggestions()
         word = key.lower()
-        start, stop = pool.span(len(word) - SUGGESTION_LENGTH_SLACK,
-                                len(word) + SUGGESTION_LENGTH_SLACK)
+        start, stop = pool.span(
+            len(word) - SUGGESTION_LENGTH_SLACK, len(word) + SUGGESTION_LENGTH_SLACK
+        )
         # Usually a handful pass the cutoff: take them all, then rank ties by frequency.
-        hits = process.extract(word, pool.keys[start:stop], scorer=fuzz.ratio,
-                               score_cutoff=SUGGESTION_CUTOFF, limit=None)
+        hits = process.extract(
+            word,
+            pool.keys[start:stop],
+            scorer=fuzz.ratio,
+            score_cutoff=SUGGESTION_CUTOFF,
+            limit=None,
+        )
         hits.sort(key=lambda hit: (-hit[1], pool.ranks[start + hit[2]]))
         return [hit[0] for hit in hits[:n]]
 
@@ -190,8 +198,16 @@ class WordSpace:
             unknown_tokens.append(unknown)
         return Embedded(vectors, known, [False] * len(texts), unknown_tokens)
 
-    def search(self, batch: QueryBatch, k: int, method: AnalogyMethod, *, exact: bool,
-               restrict: int, ef: int) -> Hits:
+    def search(
+        self,
+        batch: QueryBatch,
+        k: int,
+        method: AnalogyMethod,
+        *,
+        exact: bool,
+        restrict: int,
+        ef: int,
+    ) -> Hits:
         return search(self, batch, k, method, exact, restrict, ef)
 
     # -- index -------------------------------------------------------------------------
@@ -213,8 +229,13 @@ class WordSpace:
                 return
             self._index = index
             self._state = IndexState.HNSW
-            log.info("%s: HNSW index %s in %.1fs (%d keys)", self.name,
-                     "loaded" if cached else "built", time.perf_counter() - started, self.size)
+            log.info(
+                "%s: HNSW index %s in %.1fs (%d keys)",
+                self.name,
+                "loaded" if cached else "built",
+                time.perf_counter() - started,
+                self.size,
+            )
 
         if not background:
             run()

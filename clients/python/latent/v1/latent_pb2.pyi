@@ -1,3 +1,4 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -29,6 +30,12 @@ class InterpolationPath(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     LERP: _ClassVar[InterpolationPath]
     SLERP: _ClassVar[InterpolationPath]
+
+class Metric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COSINE: _ClassVar[Metric]
+    DOT: _ClassVar[Metric]
+    L2: _ClassVar[Metric]
 MODEL_KIND_UNSPECIFIED: ModelKind
 WORD: ModelKind
 SENTENCE: ModelKind
@@ -40,6 +47,9 @@ COSADD: AnalogyMethod
 COSMUL: AnalogyMethod
 LERP: InterpolationPath
 SLERP: InterpolationPath
+COSINE: Metric
+DOT: Metric
+L2: Metric
 
 class Vector(_message.Message):
     __slots__ = ("values",)
@@ -354,3 +364,294 @@ class DoesntMatchResponse(_message.Message):
     score: float
     terms: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
     def __init__(self, space: _Optional[str] = ..., index: _Optional[int] = ..., key: _Optional[str] = ..., score: _Optional[float] = ..., terms: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ...) -> None: ...
+
+class HnswConfig(_message.Message):
+    __slots__ = ("m", "ef_construction")
+    M_FIELD_NUMBER: _ClassVar[int]
+    EF_CONSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    m: int
+    ef_construction: int
+    def __init__(self, m: _Optional[int] = ..., ef_construction: _Optional[int] = ...) -> None: ...
+
+class CreateCollectionRequest(_message.Message):
+    __slots__ = ("name", "model", "dimension", "metric", "hnsw", "exist_ok")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    HNSW_FIELD_NUMBER: _ClassVar[int]
+    EXIST_OK_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    dimension: int
+    metric: Metric
+    hnsw: HnswConfig
+    exist_ok: bool
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[_Union[Metric, str]] = ..., hnsw: _Optional[_Union[HnswConfig, _Mapping]] = ..., exist_ok: _Optional[bool] = ...) -> None: ...
+
+class CollectionInfo(_message.Message):
+    __slots__ = ("name", "model", "dimension", "metric", "hnsw", "count", "index_state", "disk_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    HNSW_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_STATE_FIELD_NUMBER: _ClassVar[int]
+    DISK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    dimension: int
+    metric: Metric
+    hnsw: HnswConfig
+    count: int
+    index_state: IndexState
+    disk_bytes: int
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[_Union[Metric, str]] = ..., hnsw: _Optional[_Union[HnswConfig, _Mapping]] = ..., count: _Optional[int] = ..., index_state: _Optional[_Union[IndexState, str]] = ..., disk_bytes: _Optional[int] = ...) -> None: ...
+
+class GetCollectionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListCollectionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCollectionsResponse(_message.Message):
+    __slots__ = ("collections",)
+    COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    collections: _containers.RepeatedCompositeFieldContainer[CollectionInfo]
+    def __init__(self, collections: _Optional[_Iterable[_Union[CollectionInfo, _Mapping]]] = ...) -> None: ...
+
+class DeleteCollectionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteCollectionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Document(_message.Message):
+    __slots__ = ("id", "text", "vector", "metadata")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    text: str
+    vector: Vector
+    metadata: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class UpsertRequest(_message.Message):
+    __slots__ = ("collection", "documents")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    documents: _containers.RepeatedCompositeFieldContainer[Document]
+    def __init__(self, collection: _Optional[str] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ...) -> None: ...
+
+class UpsertResponse(_message.Message):
+    __slots__ = ("upserted",)
+    UPSERTED_FIELD_NUMBER: _ClassVar[int]
+    upserted: int
+    def __init__(self, upserted: _Optional[int] = ...) -> None: ...
+
+class GetRequest(_message.Message):
+    __slots__ = ("collection", "ids", "with_vector")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    with_vector: bool
+    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., with_vector: _Optional[bool] = ...) -> None: ...
+
+class GetResponse(_message.Message):
+    __slots__ = ("documents", "missing")
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[Document]
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., missing: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Condition(_message.Message):
+    __slots__ = ("key", "equals", "range", "exists")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    EQUALS_FIELD_NUMBER: _ClassVar[int]
+    IN_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    equals: _struct_pb2.Value
+    range: Range
+    exists: bool
+    def __init__(self, key: _Optional[str] = ..., equals: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., range: _Optional[_Union[Range, _Mapping]] = ..., exists: _Optional[bool] = ..., **kwargs) -> None: ...
+
+class Range(_message.Message):
+    __slots__ = ("gt", "gte", "lt", "lte")
+    GT_FIELD_NUMBER: _ClassVar[int]
+    GTE_FIELD_NUMBER: _ClassVar[int]
+    LT_FIELD_NUMBER: _ClassVar[int]
+    LTE_FIELD_NUMBER: _ClassVar[int]
+    gt: float
+    gte: float
+    lt: float
+    lte: float
+    def __init__(self, gt: _Optional[float] = ..., gte: _Optional[float] = ..., lt: _Optional[float] = ..., lte: _Optional[float] = ...) -> None: ...
+
+class Filter(_message.Message):
+    __slots__ = ("condition", "all", "any", "none")
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    ANY_FIELD_NUMBER: _ClassVar[int]
+    NONE_FIELD_NUMBER: _ClassVar[int]
+    condition: Condition
+    all: _containers.RepeatedCompositeFieldContainer[Filter]
+    any: _containers.RepeatedCompositeFieldContainer[Filter]
+    none: _containers.RepeatedCompositeFieldContainer[Filter]
+    def __init__(self, condition: _Optional[_Union[Condition, _Mapping]] = ..., all: _Optional[_Iterable[_Union[Filter, _Mapping]]] = ..., any: _Optional[_Iterable[_Union[Filter, _Mapping]]] = ..., none: _Optional[_Iterable[_Union[Filter, _Mapping]]] = ...) -> None: ...
+
+class DeleteRequest(_message.Message):
+    __slots__ = ("collection", "ids", "filter")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    filter: Filter
+    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ...) -> None: ...
+
+class DeleteResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
+class CountRequest(_message.Message):
+    __slots__ = ("collection", "filter")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    filter: Filter
+    def __init__(self, collection: _Optional[str] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ...) -> None: ...
+
+class CountResponse(_message.Message):
+    __slots__ = ("count",)
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    def __init__(self, count: _Optional[int] = ...) -> None: ...
+
+class ScrollRequest(_message.Message):
+    __slots__ = ("collection", "filter", "page_token", "limit", "with_vector")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    filter: Filter
+    page_token: str
+    limit: int
+    with_vector: bool
+    def __init__(self, collection: _Optional[str] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., page_token: _Optional[str] = ..., limit: _Optional[int] = ..., with_vector: _Optional[bool] = ...) -> None: ...
+
+class ScrollResponse(_message.Message):
+    __slots__ = ("documents", "next_page_token")
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[Document]
+    next_page_token: str
+    def __init__(self, documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SearchQuery(_message.Message):
+    __slots__ = ("text", "vector", "id", "positive", "negative")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    vector: Vector
+    id: str
+    positive: _containers.RepeatedCompositeFieldContainer[Term]
+    negative: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, text: _Optional[str] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., id: _Optional[str] = ..., positive: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., negative: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("collection", "query", "k", "filter", "options", "with_text", "with_metadata", "with_vector", "score_threshold")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    WITH_TEXT_FIELD_NUMBER: _ClassVar[int]
+    WITH_METADATA_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    query: SearchQuery
+    k: int
+    filter: Filter
+    options: QueryOptions
+    with_text: bool
+    with_metadata: bool
+    with_vector: bool
+    score_threshold: float
+    def __init__(self, collection: _Optional[str] = ..., query: _Optional[_Union[SearchQuery, _Mapping]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., with_text: _Optional[bool] = ..., with_metadata: _Optional[bool] = ..., with_vector: _Optional[bool] = ..., score_threshold: _Optional[float] = ...) -> None: ...
+
+class Hit(_message.Message):
+    __slots__ = ("id", "score", "text", "metadata", "vector")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    score: float
+    text: str
+    metadata: _struct_pb2.Struct
+    vector: Vector
+    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., text: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("collection", "hits", "searched_with")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_WITH_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    hits: _containers.RepeatedCompositeFieldContainer[Hit]
+    searched_with: IndexState
+    def __init__(self, collection: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
+
+class BatchSearchRequest(_message.Message):
+    __slots__ = ("collection", "queries", "k", "filter", "options", "with_text", "with_metadata", "with_vector", "score_threshold")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    WITH_TEXT_FIELD_NUMBER: _ClassVar[int]
+    WITH_METADATA_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    queries: _containers.RepeatedCompositeFieldContainer[SearchQuery]
+    k: int
+    filter: Filter
+    options: QueryOptions
+    with_text: bool
+    with_metadata: bool
+    with_vector: bool
+    score_threshold: float
+    def __init__(self, collection: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[SearchQuery, _Mapping]]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., with_text: _Optional[bool] = ..., with_metadata: _Optional[bool] = ..., with_vector: _Optional[bool] = ..., score_threshold: _Optional[float] = ...) -> None: ...
+
+class BatchSearchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SearchResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[SearchResponse, _Mapping]]] = ...) -> None: ...

@@ -524,3 +524,520 @@ class Arithmetic:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class CollectionsStub:
+    """---------------------------------------------------------------------------------------
+    Collections: durable semantic search over your own documents (or your own vectors).
+    A collection is a space: every Arithmetic RPC takes a collection name as its `space`,
+    where a `key` term is a document id and a `text` term goes through its model.
+
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateCollection = channel.unary_unary(
+                '/latent.v1.Collections/CreateCollection',
+                request_serializer=latent_dot_v1_dot_latent__pb2.CreateCollectionRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.CollectionInfo.FromString,
+                _registered_method=True)
+        self.GetCollection = channel.unary_unary(
+                '/latent.v1.Collections/GetCollection',
+                request_serializer=latent_dot_v1_dot_latent__pb2.GetCollectionRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.CollectionInfo.FromString,
+                _registered_method=True)
+        self.ListCollections = channel.unary_unary(
+                '/latent.v1.Collections/ListCollections',
+                request_serializer=latent_dot_v1_dot_latent__pb2.ListCollectionsRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.ListCollectionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteCollection = channel.unary_unary(
+                '/latent.v1.Collections/DeleteCollection',
+                request_serializer=latent_dot_v1_dot_latent__pb2.DeleteCollectionRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.DeleteCollectionResponse.FromString,
+                _registered_method=True)
+        self.Upsert = channel.unary_unary(
+                '/latent.v1.Collections/Upsert',
+                request_serializer=latent_dot_v1_dot_latent__pb2.UpsertRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.UpsertResponse.FromString,
+                _registered_method=True)
+        self.Get = channel.unary_unary(
+                '/latent.v1.Collections/Get',
+                request_serializer=latent_dot_v1_dot_latent__pb2.GetRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.GetResponse.FromString,
+                _registered_method=True)
+        self.Delete = channel.unary_unary(
+                '/latent.v1.Collections/Delete',
+                request_serializer=latent_dot_v1_dot_latent__pb2.DeleteRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.DeleteResponse.FromString,
+                _registered_method=True)
+        self.Count = channel.unary_unary(
+                '/latent.v1.Collections/Count',
+                request_serializer=latent_dot_v1_dot_latent__pb2.CountRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.CountResponse.FromString,
+                _registered_method=True)
+        self.Scroll = channel.unary_unary(
+                '/latent.v1.Collections/Scroll',
+                request_serializer=latent_dot_v1_dot_latent__pb2.ScrollRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.ScrollResponse.FromString,
+                _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/latent.v1.Collections/Search',
+                request_serializer=latent_dot_v1_dot_latent__pb2.SearchRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.SearchResponse.FromString,
+                _registered_method=True)
+        self.BatchSearch = channel.unary_unary(
+                '/latent.v1.Collections/BatchSearch',
+                request_serializer=latent_dot_v1_dot_latent__pb2.BatchSearchRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.BatchSearchResponse.FromString,
+                _registered_method=True)
+
+
+class CollectionsServicer:
+    """---------------------------------------------------------------------------------------
+    Collections: durable semantic search over your own documents (or your own vectors).
+    A collection is a space: every Arithmetic RPC takes a collection name as its `space`,
+    where a `key` term is a document id and a `text` term goes through its model.
+
+    """
+
+    def CreateCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCollections(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCollection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Upsert(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Get(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Delete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Count(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Scroll(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Search(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchSearch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CollectionsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCollection,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.CreateCollectionRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.CollectionInfo.SerializeToString,
+            ),
+            'GetCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCollection,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.GetCollectionRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.CollectionInfo.SerializeToString,
+            ),
+            'ListCollections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCollections,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.ListCollectionsRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.ListCollectionsResponse.SerializeToString,
+            ),
+            'DeleteCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCollection,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.DeleteCollectionRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.DeleteCollectionResponse.SerializeToString,
+            ),
+            'Upsert': grpc.unary_unary_rpc_method_handler(
+                    servicer.Upsert,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.UpsertRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.UpsertResponse.SerializeToString,
+            ),
+            'Get': grpc.unary_unary_rpc_method_handler(
+                    servicer.Get,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.GetRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.GetResponse.SerializeToString,
+            ),
+            'Delete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delete,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.DeleteRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.DeleteResponse.SerializeToString,
+            ),
+            'Count': grpc.unary_unary_rpc_method_handler(
+                    servicer.Count,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.CountRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.CountResponse.SerializeToString,
+            ),
+            'Scroll': grpc.unary_unary_rpc_method_handler(
+                    servicer.Scroll,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.ScrollRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.ScrollResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.SearchRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.SearchResponse.SerializeToString,
+            ),
+            'BatchSearch': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchSearch,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.BatchSearchRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.BatchSearchResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'latent.v1.Collections', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('latent.v1.Collections', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Collections:
+    """---------------------------------------------------------------------------------------
+    Collections: durable semantic search over your own documents (or your own vectors).
+    A collection is a space: every Arithmetic RPC takes a collection name as its `space`,
+    where a `key` term is a document id and a `text` term goes through its model.
+
+    """
+
+    @staticmethod
+    def CreateCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/CreateCollection',
+            latent_dot_v1_dot_latent__pb2.CreateCollectionRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.CollectionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/GetCollection',
+            latent_dot_v1_dot_latent__pb2.GetCollectionRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.CollectionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCollections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/ListCollections',
+            latent_dot_v1_dot_latent__pb2.ListCollectionsRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.ListCollectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/DeleteCollection',
+            latent_dot_v1_dot_latent__pb2.DeleteCollectionRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.DeleteCollectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Upsert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/Upsert',
+            latent_dot_v1_dot_latent__pb2.UpsertRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.UpsertResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Get(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/Get',
+            latent_dot_v1_dot_latent__pb2.GetRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.GetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/Delete',
+            latent_dot_v1_dot_latent__pb2.DeleteRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Count(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/Count',
+            latent_dot_v1_dot_latent__pb2.CountRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.CountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Scroll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/Scroll',
+            latent_dot_v1_dot_latent__pb2.ScrollRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.ScrollResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/Search',
+            latent_dot_v1_dot_latent__pb2.SearchRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchSearch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Collections/BatchSearch',
+            latent_dot_v1_dot_latent__pb2.BatchSearchRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.BatchSearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from latentd.config import DEFAULT_SENTENCE_MODEL, DEFAULT_WORD_MODEL, ModelSpec, Settings
+from latentd.core.collections import Collections
 from latentd.core.loaders import ModelLoadError, default_glove_dir, load_word_space
 from latentd.core.registry import Registry
 from latentd.core.sentence_model import SentenceModel
@@ -100,5 +101,8 @@ def build_registry(
             time.perf_counter() - started,
         )
         registry.add(model, default=spec.default)
+    collections = Collections(settings.data_dir, registry.model, settings.hnsw)
+    collections.open_all()
+    registry.collections = collections
     registry.ready()
     return registry

@@ -109,6 +109,8 @@ def serve(settings: Settings) -> int:
     )
     stop.wait()
     running.stop(grace=5)
+    if registry.collections is not None:
+        registry.collections.close()  # snapshots, so the next start replays little
     log.info("stopped")
     return 0
 

@@ -51,11 +51,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "latent"
 
 
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "latent"
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 50051
     cache_dir: Path = field(default_factory=default_cache_dir)
+    data_dir: Path = field(default_factory=default_data_dir)
     workers: int = 16
     device: str = "cpu"
     log_level: str = "info"
@@ -78,6 +84,7 @@ _SCALARS: list[tuple[str, Callable[[str], Any], str]] = [
     ("host", str, "address to listen on"),
     ("port", int, "port to listen on (0: any free port)"),
     ("cache_dir", _path, "where HNSW indexes are cached"),
+    ("data_dir", _path, "where collections are stored (one directory each)"),
     ("workers", int, "gRPC worker threads"),
     ("device", str, "torch device for sentence models (cpu, cuda, cuda:1, mps)"),
     ("log_level", str, ", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1]),
@@ -104,6 +111,7 @@ _LIMIT_HELP = {
     "max_ef": "largest HNSW search breadth a caller may ask for",
     "max_results": "most neighbours in one response (queries x k, or points x k)",
     "max_request_tokens": "most sentence-model tokens in one request, over all its texts",
+    "max_documents": "most documents in one Upsert",
     "max_exact_scores": "most scores an exact search computes in one request "
     "(queries x keys x terms)",
 }
@@ -267,7 +275,7 @@ def _check_type(where: str, value: Any, kind: type) -> None:
 
 
 _TOML_TYPES: dict[str, type] = {
-    **{name: str for name in ("host", "device", "log_level", "cache_dir")},
+    **{name: str for name in ("host", "device", "log_level", "cache_dir", "data_dir")},
     **{name: int for name in ("port", "workers", "max_message_mb")},
     **{name: bool for name, _ in _SWITCHES},
 }
@@ -328,8 +336,9 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     for key in ("word_models", "sentence_models"):
         if key in data:
             data[key] = _models(data[key], key, base)
-    if "cache_dir" in data:
-        data["cache_dir"] = base / _path(data["cache_dir"])
+    for name in ("cache_dir", "data_dir"):
+        if name in data:
+            data[name] = base / _path(data[name])
     for section, names, where in (
         (hnsw, {f.name for f in fields(HnswParams)}, "hnsw"),
         (limits, {f.name for f in fields(Limits)}, "limits"),

@@ -48,13 +48,18 @@ def start_test_server(
     name: str = "tiny",
     sentence_model: bool = True,
     settings: Settings | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[str]:
     """Serve gensim KeyedVectors `kv` as the word space `name` (HNSW index built before the
-    server starts) and, unless told otherwise, the default sentence model. Yields the
+    server starts), unless told otherwise the default sentence model, and collections
+    under `data_dir` (default: a temporary directory, removed afterwards). Yields the
     target "127.0.0.1:PORT"."""
+    import tempfile
+
     from latentd.api.server import create_server
     from latentd.app import default_sentence_dir
     from latentd.config import DEFAULT_SENTENCE_MODEL, Settings
+    from latentd.core.collections import Collections
     from latentd.core.index import HnswParams
     from latentd.core.registry import Registry
     from latentd.core.sentence_model import SentenceModel
@@ -67,6 +72,9 @@ def start_test_server(
     registry.add(space, default=True)
     if sentence_model:
         registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()), default=True)
+    temporary = tempfile.TemporaryDirectory(prefix="latent-data-")
+    registry.collections = Collections(data_dir or Path(temporary.name), registry.model)
+    registry.collections.open_all()
     running = create_server(
         registry,
         host="127.0.0.1",
@@ -79,6 +87,8 @@ def start_test_server(
         yield f"127.0.0.1:{running.port}"
     finally:
         running.stop(grace=None)
+        registry.collections.close()
+        temporary.cleanup()
 
 
 def use_offline_env() -> None:

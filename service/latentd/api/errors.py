@@ -10,6 +10,7 @@ import grpc
 
 from latentd.core.cancellation import stop_when
 from latentd.core.errors import (
+    AlreadyExists,
     Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[LatentError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     NotReady: grpc.StatusCode.UNAVAILABLE,

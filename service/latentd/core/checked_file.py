@@ -168,3 +168,16 @@ def _atomic_save(path: Path, write: Callable[[Path], None]) -> None:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
         raise
+
+
+def recorded_metadata(path: Path) -> dict[str, object]:
+    """The metadata path's manifest records (for values known only from the file, such as
+    the sequence number a snapshot covers); verify() still decides whether it is trusted."""
+    try:
+        record = json.loads(manifest_path(path).read_bytes()[:MAX_MANIFEST_BYTES])
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(f"manifest of {path.name} unreadable: {exc}") from None
+    metadata = record.get("metadata") if isinstance(record, dict) else None
+    if not isinstance(metadata, dict):
+        raise IntegrityError(f"manifest of {path.name} has no metadata")
+    return metadata

@@ -52,3 +52,7 @@ def shown(text: str, limit: int = SHOWN_CHARS) -> str:
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}… ({len(text)} characters)"
+
+
+class AlreadyExists(LatentError):
+    """A thing to create exists already (with other settings, or without exist_ok)."""

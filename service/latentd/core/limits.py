@@ -28,3 +28,4 @@ class Limits:
     # for 3CosMul), about 7 ns of CPU each. GloVe's 400,000 keys: 2,500 3CosAdd or 833
     # 3CosMul queries, about 7 s.
     max_exact_scores: int = 1_000_000_000
+    max_documents: int = 1024  # documents in one Upsert

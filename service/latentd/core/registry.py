@@ -6,9 +6,13 @@ raises NotReady, so the server can listen (and say NOT_SERVING) while models loa
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from latentd.core.errors import NotFound, NotReady, shown
 from latentd.core.space import Space
+
+if TYPE_CHECKING:
+    from latentd.core.collections import Collections
 
 LOADING_MESSAGE = "latentd is loading models; try again in a few seconds"
 
@@ -18,6 +22,8 @@ class Registry:
         self._spaces: dict[str, Space] = {}
         self._defaults: dict[str, str] = {}
         self._loading = loading
+        # The server's collections: spaces too, found by name after the models.
+        self.collections: Collections | None = None
 
     @property
     def loading(self) -> bool:
@@ -58,13 +64,30 @@ class Registry:
                     f"{field}: no {default_kind} model is loaded; name one of: "
                     f"{', '.join(self._spaces) or 'none'}"
                 )
-        space = self._spaces.get(name)
+        space: Space | None = self._spaces.get(name)
+        if space is None and self.collections is not None:
+            space = self.collections.find(name)
         if space is None:
             raise NotFound(
                 f"{field}: unknown model {shown(name)}; known: "
                 f"{', '.join(sorted(self._spaces)) or 'none'}"
             )
         return space
+
+    def model(self, name: str) -> Space:
+        """A loaded model by name, also while loading (collections open before ready)."""
+        space = self._spaces.get(name)
+        if space is None:
+            known = ", ".join(sorted(self._spaces)) or "none"
+            raise NotFound(f"model: unknown model {shown(name)}; known: {known}")
+        return space
+
+    def collections_or_fail(self) -> Collections:
+        """The collections, once the server is ready."""
+        self._check_ready()
+        if self.collections is None:
+            raise NotFound("collections are not enabled on this server")
+        return self.collections
 
     def _check_ready(self) -> None:
         if self._loading:

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from latentd.core.search import Hits, QueryBatch
 
 
+class Keys(Protocol):
+    """A space's keys by row: a word list, or a collection's labels to document ids."""
+
+    def __getitem__(self, row: int, /) -> str: ...
+
+    def __len__(self) -> int: ...
+
+
 class Space(Protocol):
     name: str
     kind: str  # "word" or "sentence": the ModelKind on the wire
@@ -33,7 +41,7 @@ class Space(Protocol):
         ...
 
     @property
-    def keys(self) -> Sequence[str]:
+    def keys(self) -> Keys:
         """The keys; row i of a search result is keys[i]."""
         ...
 

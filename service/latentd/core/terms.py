@@ -110,14 +110,17 @@ class TermResolver:
         if self._unknown:
             raise not_in_space(self.space, self._unknown)
 
-    def group(self, handle: int) -> ResolvedTerms:
+    def group(self, handle: int, normalize: bool = True) -> ResolvedTerms:
+        """The vectors of a group's terms: unit length, or as given when not `normalize`."""
         start, stop = self._groups[handle]
         items = self._pending[start:stop]
         found = [p.vector for p in items if p.vector is not None]
         assert len(found) == len(items), "group() before a successful resolve()"
-        vectors = (
-            unit(np.stack(found)) if found else np.zeros((0, self.space.dimension), np.float32)
-        )
+        if not found:
+            vectors = np.zeros((0, self.space.dimension), np.float32)
+        else:
+            stacked = np.stack(found).astype(np.float32)
+            vectors = unit(stacked) if normalize else stacked
         return ResolvedTerms(
             vectors=vectors,
             weights=np.array([p.weight for p in items], dtype=np.float32),

@@ -1,0 +1,851 @@
+"""A collection: a space that users write. Its keys are document ids, its encoder its
+sentence model (or none: documents then carry their own vectors).
+
+SQLite (WAL, synchronous=FULL) is the truth: documents, metadata, float32 vectors and a
+sequence number per write. A write is acknowledged only after SQLite has committed it.
+Everything else is derived and rebuilt from it:
+- an in-memory mirror (ids, texts, metadata, the index form of every vector), so that
+  filters, exact search and results never wait for SQLite;
+- the HNSW index, whose snapshot file records the sequence number it covers. On open the
+  snapshot is verified (manifest and hnswlib header, see checked_file) and brought up to
+  date by replaying the writes after that number; a missing or corrupt one is rebuilt.
+
+Each document has a label, its row in the mirror and its label in hnswlib. A deleted
+document's label is reused by the next new one (hnswlib: unmark, then update in place),
+so a collection that is rewritten many times does not grow. Searches take the reader
+lock; writes and snapshots the writer lock (hnswlib is not safe for a query concurrent
+with an insert or a resize).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import logging
+import math
+import shutil
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import hnswlib
+import numpy as np
+
+from latentd.core.cancellation import checkpoint
+from latentd.core.checked_file import (
+    IntegrityError,
+    recorded_metadata,
+    remove_stale_temporaries,
+    save_checked,
+    verify,
+)
+from latentd.core.documents import (
+    CollectionInfo,
+    CollectionSettings,
+    Document,
+    Filter,
+    Metric,
+)
+from latentd.core.errors import FailedPrecondition, InvalidArgument, invalid
+from latentd.core.filters import matches
+from latentd.core.hnsw_params import HnswParams
+from latentd.core.index import check_index_file
+from latentd.core.limits import Limits
+from latentd.core.rwlock import ReadWriteLock
+from latentd.core.search import Hits, QueryBatch, _top_k, cosmul_scores
+from latentd.core.space import Space
+from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
+
+log = logging.getLogger(__name__)
+
+DATABASE = "documents.sqlite3"
+SNAPSHOT = "index.hnsw"
+SNAPSHOT_FORMAT = 1
+MAX_ID_BYTES = 512
+INITIAL_CAPACITY = 1024
+# A snapshot is written after this many writes since the last one (and on close), so a
+# restart replays at most this many.
+SNAPSHOT_EVERY = 20_000
+# A filter that matches at most this share of the documents (or this many) is answered
+# by an exact search over the matching ones: HNSW would wander far to find k of them.
+EXACT_FILTER_SHARE = 0.05
+EXACT_FILTER_DOCS = 4096
+SPACE_OF: dict[Metric, Literal["ip", "l2"]] = {
+    Metric.COSINE: "ip",
+    Metric.DOT: "ip",
+    Metric.L2: "l2",
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    label INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_seq ON documents (seq);
+CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER PRIMARY KEY, label INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class Collection:
+    """A Space (core/space.py) of documents, stored under one directory."""
+
+    kind = "collection"
+    has_keys = True
+    has_subwords = False
+
+    def __init__(self, directory: Path, settings: CollectionSettings, model: Space | None) -> None:
+        self.name = settings.name
+        self.settings = settings
+        self.directory = directory
+        self.source = str(directory)
+        self._model = model
+        self._lock = ReadWriteLock()
+        self._db = _connect(directory / DATABASE)
+        self._ids: dict[str, int] = {}
+        self._docs: dict[int, tuple[str, str, dict[str, Any]]] = {}  # label: id, text, meta
+        self._matrix = np.zeros((0, settings.dimension), np.float32)  # index form by label
+        self._live = np.zeros(0, bool)
+        self._free: list[int] = []  # a heap of labels below capacity that are not in use
+        self._index: hnswlib.Index | None = None
+        self._writes_since_snapshot = 0
+        self._closed = False
+        self._load()
+
+    # -- creation and opening ----------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, directory: Path, settings: CollectionSettings, model: Space | None
+    ) -> Collection:
+        directory.mkdir(parents=True)
+        db = _connect(directory / DATABASE)
+        with db:
+            db.executemany(
+                "INSERT INTO settings (key, value) VALUES (?, ?)", settings_rows(settings)
+            )
+        db.close()
+        return cls(directory, settings, model)
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        rows = self._db.execute(
+            "SELECT label, id, text, metadata, vector FROM documents ORDER BY label"
+        ).fetchall()
+        top = rows[-1][0] + 1 if rows else 0
+        self._grow(max(INITIAL_CAPACITY, _capacity_for(top)))
+        for label, doc_id, text, metadata, blob in rows:
+            self._ids[doc_id] = label
+            self._docs[label] = (doc_id, text, json.loads(metadata))
+            self._matrix[label] = self._index_form(np.frombuffer(blob, np.float32))
+            self._live[label] = True
+        self._free = [label for label in range(len(self._live)) if not self._live[label]]
+        heapq.heapify(self._free)
+        how = self._open_index()
+        log.info(
+            "collection %s: %d documents, index %s, in %.1fs",
+            self.name,
+            len(self._ids),
+            how,
+            time.perf_counter() - started,
+        )
+
+    def _open_index(self) -> str:
+        """Load the snapshot and replay what came after it, or rebuild from the mirror."""
+        path = self.directory / SNAPSHOT
+        remove_stale_temporaries(path)
+        if path.exists():
+            try:
+                seq = self._load_snapshot(path)
+                replayed = self._replay(seq)
+                return f"loaded from its snapshot, {replayed} writes replayed"
+            except IntegrityError as exc:
+                log.warning(
+                    "collection %s: snapshot %s is not trusted (%s): rebuilding",
+                    self.name,
+                    path,
+                    exc,
+                )
+            except (RuntimeError, OSError, ValueError) as exc:
+                log.warning(
+                    "collection %s: cannot load snapshot %s (%s): rebuilding", self.name, path, exc
+                )
+        self._build_index()
+        self._save_snapshot()
+        return "rebuilt"
+
+    def _snapshot_metadata(self, count: int, seq: int) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "kind": "latent-collection-index",
+            "format": SNAPSHOT_FORMAT,
+            "space": SPACE_OF[s.metric],
+            "dim": s.dimension,
+            "m": s.m,
+            "ef_construction": s.ef_construction,
+            "n": count,
+            "seq": seq,
+        }
+
+    def _load_snapshot(self, path: Path) -> int:
+        recorded = recorded_metadata(path)
+        count, seq = recorded.get("n"), recorded.get("seq")
+        if not isinstance(count, int) or not isinstance(seq, int):
+            raise IntegrityError("manifest records no element count or sequence number")
+        params = HnswParams(m=self.settings.m, ef_construction=self.settings.ef_construction)
+        verify(
+            path,
+            self._snapshot_metadata(count, seq),
+            lambda p: check_index_file(p, count, self.settings.dimension, params),
+        )
+        index = hnswlib.Index(space=SPACE_OF[self.settings.metric], dim=self.settings.dimension)
+        index.load_index(str(path), max_elements=max(len(self._live), count))
+        self._index = index
+        # Labels the snapshot holds but the mirror does not are deleted documents.
+        present = np.asarray(index.get_ids_list(), dtype=np.int64)
+        for label in present:
+            if label >= len(self._live) or not self._live[label]:
+                _mark_deleted(index, int(label))
+        return seq
+
+    def _replay(self, after: int) -> int:
+        """Apply the writes after sequence number `after` to the loaded index, in order."""
+        assert self._index is not None
+        deletes = self._db.execute(
+            "SELECT seq, label FROM tombstones WHERE seq > ?", (after,)
+        ).fetchall()
+        puts = self._db.execute(
+            "SELECT seq, label FROM documents WHERE seq > ?", (after,)
+        ).fetchall()
+        events = sorted(
+            [(seq, label, False) for seq, label in deletes]
+            + [(seq, label, True) for seq, label in puts]
+        )
+        for _, label, put in events:
+            if put and self._live[label]:
+                self._index_put([label])
+            elif not put:
+                _mark_deleted(self._index, label)
+        return len(events)
+
+    def _build_index(self) -> None:
+        index = hnswlib.Index(space=SPACE_OF[self.settings.metric], dim=self.settings.dimension)
+        index.init_index(
+            max_elements=len(self._live),
+            M=self.settings.m,
+            ef_construction=self.settings.ef_construction,
+        )
+        self._index = index
+        labels = np.flatnonzero(self._live)
+        for start in range(0, len(labels), 10_000):
+            chunk = labels[start : start + 10_000]
+            index.add_items(self._matrix[chunk], chunk)
+
+    # -- the Space protocol ------------------------------------------------------------
+
+    @property
+    def dimension(self) -> int:
+        return self.settings.dimension
+
+    @property
+    def size(self) -> int:
+        return len(self._ids)
+
+    @property
+    def keys(self) -> _LabelKeys:
+        return _LabelKeys(self._docs)
+
+    @property
+    def index_state(self) -> IndexState:
+        return IndexState.HNSW if self._index is not None else IndexState.EXACT
+
+    @property
+    def max_tokens(self) -> int:
+        return self._model.max_tokens if self._model is not None else 0
+
+    @property
+    def prompt_names(self) -> list[str]:
+        return self._model.prompt_names if self._model is not None else []
+
+    def lookup(self, key: str) -> KeyLookup | None:
+        with self._lock.read():
+            label = self._ids.get(key)
+            if label is None:
+                return None
+            return KeyLookup(label, key, self._matrix[label].copy())
+
+    def suggest(self, key: str, n: int = 3) -> list[str]:
+        return []  # ids are the caller's names, not words: nothing to spell-check
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt_name: str = "",
+        truncate: bool = False,
+        field: str = "inputs",
+        max_request_tokens: int = 0,
+    ) -> Embedded:
+        return self.model.embed(
+            texts,
+            prompt_name=prompt_name,
+            truncate=truncate,
+            field=field,
+            max_request_tokens=max_request_tokens,
+        )
+
+    @property
+    def model(self) -> Space:
+        if self._model is None:
+            raise FailedPrecondition(
+                f"collection {self.name!r} has no model: it holds your own vectors of "
+                f"{self.dimension} dimensions, so it cannot encode text; send a vector"
+            )
+        return self._model
+
+    def search(
+        self,
+        batch: QueryBatch,
+        k: int,
+        method: AnalogyMethod,
+        *,
+        exact: bool,
+        restrict: int,
+        ef: int,
+        filter: Filter | None = None,
+    ) -> Hits:
+        if restrict:
+            raise invalid(
+                "options.restrict",
+                "a collection has no frequency order to restrict to; use a filter",
+            )
+        with self._lock.read():
+            allowed = self._allowed(filter)
+            matching = int(allowed.sum())
+            wanted = min(k + batch.exclude.shape[1], matching)
+            selective = filter is not None and (
+                matching <= EXACT_FILTER_DOCS or matching <= EXACT_FILTER_SHARE * self.size
+            )
+            if (
+                exact
+                or self._index is None
+                or selective
+                or wanted == 0
+                or method is AnalogyMethod.COSMUL
+            ):
+                rows, scores = self._exact(batch, k, method, allowed)
+                return Hits(rows, scores, IndexState.EXACT)
+            rows, scores = self._hnsw(batch, k, wanted, ef, allowed, filter is not None)
+            return Hits(rows, scores, IndexState.HNSW)
+
+    # -- documents ---------------------------------------------------------------------
+
+    def upsert(self, documents: Sequence[Document], limits: Limits) -> int:
+        """Store every document or none: all are checked (and texts encoded) before
+        anything is written, then one SQLite transaction commits them."""
+        if not documents:
+            raise invalid("documents", "must not be empty")
+        if len(documents) > limits.max_documents:
+            raise invalid(
+                "documents", f"at most {limits.max_documents} in one request, got {len(documents)}"
+            )
+        seen: dict[str, int] = {}
+        for i, doc in enumerate(documents):
+            check_document(doc, i, self, seen, limits)
+        vectors = self._vectors_of(documents, limits)
+        with self._lock.write():
+            self._check_open()
+            seq = self._next_seq(len(documents))
+            rows = []
+            labels = []
+            for i, doc in enumerate(documents):
+                label = self._ids.get(doc.id)
+                if label is None:
+                    label = self._take_label(len(documents) - i)
+                    self._ids[doc.id] = label
+                labels.append(label)
+                rows.append(
+                    (
+                        label,
+                        doc.id,
+                        doc.text,
+                        json.dumps(doc.metadata),
+                        vectors[i].tobytes(),
+                        seq + i,
+                    )
+                )
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT INTO documents (label, id, text, metadata, vector, seq) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                        "text = excluded.text, metadata = excluded.metadata, "
+                        "vector = excluded.vector, seq = excluded.seq",
+                        rows,
+                    )
+                    self._set_seq(seq + len(documents) - 1)
+            except BaseException:
+                self._forget_labels(documents, labels)
+                raise
+            for doc, label, vector in zip(documents, labels, vectors, strict=True):
+                self._docs[label] = (doc.id, doc.text, dict(doc.metadata))
+                self._matrix[label] = self._index_form(vector)
+                self._live[label] = True
+            self._index_put(labels)
+            self._after_write(len(documents))
+        return len(documents)
+
+    def delete(self, ids: Sequence[str] = (), filter: Filter | None = None) -> int:
+        """Delete the given ids (those that exist), or every document matching the filter
+        (with ids too: those of them that match). Returns how many were deleted."""
+        with self._lock.write():
+            self._check_open()
+            if ids:
+                labels = [self._ids[i] for i in dict.fromkeys(ids) if i in self._ids]
+                if filter is not None:
+                    labels = [lb for lb in labels if matches(filter, self._docs[lb][2])]
+            elif filter is not None:
+                labels = [int(lb) for lb in np.flatnonzero(self._allowed(filter))]
+            else:
+                raise invalid("ids", "give ids, a filter, or both")
+            if not labels:
+                return 0
+            seq = self._next_seq(len(labels))
+            with self._db:
+                self._db.executemany(
+                    "DELETE FROM documents WHERE label = ?", [(lb,) for lb in labels]
+                )
+                self._db.executemany(
+                    "INSERT INTO tombstones (seq, label) VALUES (?, ?)",
+                    [(seq + i, lb) for i, lb in enumerate(labels)],
+                )
+                self._set_seq(seq + len(labels) - 1)
+            assert self._index is not None
+            for label in labels:
+                doc_id = self._docs.pop(label)[0]
+                del self._ids[doc_id]
+                self._live[label] = False
+                self._matrix[label] = 0
+                _mark_deleted(self._index, label)
+                heapq.heappush(self._free, label)
+            self._after_write(len(labels))
+            return len(labels)
+
+    def documents_at(
+        self, labels: Sequence[int], *, with_vector: bool = False
+    ) -> list[Document | None]:
+        """The documents of search results' labels (None where one was deleted since)."""
+        with self._lock.read():
+            return [self._document(lb, with_vector) if lb in self._docs else None for lb in labels]
+
+    def get_documents(
+        self, ids: Sequence[str], *, with_vector: bool = False
+    ) -> tuple[list[Document], list[str]]:
+        found, missing = [], []
+        with self._lock.read():
+            for doc_id in ids:
+                label = self._ids.get(doc_id)
+                if label is None:
+                    missing.append(doc_id)
+                else:
+                    found.append(self._document(label, with_vector))
+        return found, missing
+
+    def count(self, filter: Filter | None = None) -> int:
+        with self._lock.read():
+            return self.size if filter is None else int(self._allowed(filter).sum())
+
+    def scroll(
+        self,
+        filter: Filter | None = None,
+        page_token: str = "",
+        limit: int = 100,
+        *,
+        with_vector: bool = False,
+    ) -> tuple[list[Document], str]:
+        """Documents in id order after `page_token` (the last id of the previous page):
+        every document present for the whole scroll comes exactly once, whatever is
+        written meanwhile."""
+        with self._lock.read():
+            after = _decode_token(page_token)
+            page: list[Document] = []
+            for doc_id in sorted(i for i in self._ids if i > after):
+                label = self._ids[doc_id]
+                if matches(filter, self._docs[label][2]):
+                    page.append(self._document(label, with_vector))
+                    if len(page) == limit:
+                        break
+            more = len(page) == limit and any(
+                i > page[-1].id and matches(filter, self._docs[lb][2])
+                for i, lb in self._ids.items()
+            )
+            return page, (_encode_token(page[-1].id) if more else "")
+
+    def info(self) -> CollectionInfo:
+        return CollectionInfo(self.settings, self.size, self.index_state, _disk_bytes(self))
+
+    def close(self) -> None:
+        """Write a snapshot if anything changed since the last, and close SQLite."""
+        with self._lock.write():
+            if self._closed:
+                return
+            if self._writes_since_snapshot:
+                self._save_snapshot()
+            self._closed = True
+            self._db.close()
+
+    def destroy(self) -> None:
+        """Close and remove the collection's directory."""
+        with self._lock.write():
+            self._closed = True
+            self._db.close()
+        trash = self.directory.with_name(f".deleted-{self.directory.name}-{time.time_ns()}")
+        self.directory.rename(trash)  # atomic: a crash leaves no half-deleted collection
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # -- inside the locks --------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FailedPrecondition(f"collection {self.name!r} was deleted")
+
+    def _vectors_of(self, documents: Sequence[Document], limits: Limits) -> np.ndarray:
+        """Raw float32 vectors: given ones as they are, texts through the model."""
+        vectors = np.zeros((len(documents), self.dimension), np.float32)
+        texts = [(i, d.text) for i, d in enumerate(documents) if d.vector is None]
+        for i, doc in enumerate(documents):
+            if doc.vector is not None:
+                vectors[i] = doc.vector
+        if texts:
+            embedded = self.model.embed(
+                [t for _, t in texts],
+                truncate=True,
+                field="documents texts",
+                max_request_tokens=limits.max_request_tokens,
+            )
+            vectors[[i for i, _ in texts]] = embedded.vectors
+        return vectors
+
+    def _index_form(self, vector: np.ndarray) -> np.ndarray:
+        if self.settings.metric is Metric.COSINE:
+            norm = float(np.linalg.norm(vector))
+            return vector / norm if norm else vector
+        return vector
+
+    def _allowed(self, filter: Filter | None) -> np.ndarray:
+        if filter is None:
+            return self._live.copy()
+        allowed = np.zeros(len(self._live), bool)
+        for label, (_, _, metadata) in self._docs.items():
+            if matches(filter, metadata):
+                allowed[label] = True
+        return allowed
+
+    def _scores(self, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Scores of each query (n, d) against vectors in index form (m, d) -> (n, m)."""
+        if self.settings.metric is Metric.L2:
+            sq = (queries**2).sum(1)[:, None] - 2 * queries @ vectors.T + (vectors**2).sum(1)
+            return np.asarray(-np.sqrt(np.maximum(sq, 0)), np.float32)
+        return np.asarray(queries @ vectors.T, np.float32)
+
+    def _exact(
+        self, batch: QueryBatch, k: int, method: AnalogyMethod, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        candidates = np.flatnonzero(allowed)  # ascending labels
+        n = len(batch)
+        rows = np.full((n, k), -1, np.int64)
+        scores = np.full((n, k), -np.inf, np.float32)
+        if not len(candidates):
+            return rows, scores
+        vectors = self._matrix[candidates]
+        terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
+        per_chunk = max(1, (64 << 20) // (len(candidates) * 4 * terms))
+        for start in range(0, n, per_chunk):
+            checkpoint()
+            chunk = batch.rows(slice(start, start + per_chunk))
+            if method is AnalogyMethod.COSMUL:
+                sims = np.einsum("ntd,cd->ntc", chunk.terms, vectors)
+                s = cosmul_scores(sims, chunk.weights)
+            else:
+                s = self._scores(chunk.combined, vectors)
+            _mask_labels(s, candidates, chunk.exclude)
+            r, v = _top_k(s, min(k, len(candidates)))
+            found = np.where(r >= 0, candidates[np.maximum(r, 0)], -1)
+            rows[start : start + len(chunk), : r.shape[1]] = found
+            scores[start : start + len(chunk), : r.shape[1]] = v
+        return rows, scores
+
+    def _rerank_scores(
+        self, batch: QueryBatch, method: AnalogyMethod, candidates: np.ndarray
+    ) -> np.ndarray:
+        """Exact scores of each query's candidate labels (n, c) -> (n, c)."""
+        vectors = self._matrix[candidates]  # (n, c, d)
+        if method is AnalogyMethod.COSMUL:
+            sims = np.einsum("ntd,ncd->ntc", batch.terms, vectors)
+            return cosmul_scores(sims, batch.weights)
+        if self.settings.metric is Metric.L2:
+            diff = vectors - batch.combined[:, None, :]
+            return np.asarray(-np.sqrt((diff**2).sum(axis=2)), np.float32)
+        return np.asarray(np.einsum("ncd,nd->nc", vectors, batch.combined), np.float32)
+
+    def _hnsw(
+        self, batch: QueryBatch, k: int, wanted: int, ef: int, allowed: np.ndarray, filtered: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert self._index is not None
+        index = self._index
+        if ef:
+            index.set_ef(max(ef, wanted))
+        else:
+            index.set_ef(max(200, wanted))
+        try:
+            checkpoint()
+            if filtered:
+                labels, _ = index.knn_query(
+                    batch.combined,
+                    k=wanted,
+                    num_threads=1,
+                    filter=lambda label: bool(allowed[label]),
+                )
+            else:
+                labels, _ = index.knn_query(batch.combined, k=wanted)
+        except RuntimeError:  # fewer reachable than asked for: the exact answer is cheap
+            return self._exact(batch, k, AnalogyMethod.COSADD, allowed)
+        labels = labels.astype(np.int64)
+        s = self._rerank_scores(batch, AnalogyMethod.COSADD, labels)
+        excluded = (labels[:, :, None] == batch.exclude[:, None, :]).any(axis=2)
+        s[excluded | ~allowed[labels]] = -np.inf
+        order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        top = np.take_along_axis(s, order, axis=1)
+        rows = np.where(np.isfinite(top), np.take_along_axis(labels, order, axis=1), -1)
+        return rows, top
+
+    def _document(self, label: int, with_vector: bool) -> Document:
+        doc_id, text, metadata = self._docs[label]
+        vector = None
+        if with_vector:
+            row = self._db.execute(
+                "SELECT vector FROM documents WHERE label = ?", (label,)
+            ).fetchone()
+            vector = np.frombuffer(row[0], np.float32).copy()
+        return Document(doc_id, text, vector, dict(metadata))
+
+    def _take_label(self, still_to_place: int) -> int:
+        if not self._free:
+            self._grow(_capacity_for(len(self._live) + still_to_place))
+        return heapq.heappop(self._free)
+
+    def _forget_labels(self, documents: Sequence[Document], labels: list[int]) -> None:
+        """Undo the mirror's label choices of a transaction that did not commit."""
+        for doc, label in zip(documents, labels, strict=False):
+            if not self._live[label]:
+                self._ids.pop(doc.id, None)
+                heapq.heappush(self._free, label)
+
+    def _grow(self, capacity: int) -> None:
+        old = len(self._live)
+        if capacity <= old:
+            return
+        matrix = np.zeros((capacity, self.dimension), np.float32)
+        matrix[:old] = self._matrix
+        live = np.zeros(capacity, bool)
+        live[:old] = self._live
+        self._matrix, self._live = matrix, live
+        for label in range(old, capacity):
+            heapq.heappush(self._free, label)
+        if self._index is not None:
+            self._index.resize_index(capacity)
+
+    def _index_put(self, labels: Sequence[int]) -> None:
+        assert self._index is not None
+        index = self._index
+        if index.get_max_elements() < len(self._live):
+            index.resize_index(len(self._live))
+        present = set(index.get_ids_list()) if labels else set()
+        for label in labels:
+            if label in present:
+                # A deleted label comes back to life; a live one is updated in place.
+                with contextlib.suppress(RuntimeError):
+                    index.unmark_deleted(label)
+        chunk = np.asarray(labels, dtype=np.int64)
+        index.add_items(self._matrix[chunk], chunk)
+
+    def _next_seq(self, count: int) -> int:
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
+        return (row[0] if row else 0) + 1
+
+    def _set_seq(self, seq: int) -> None:
+        self._db.execute(
+            "INSERT INTO counters (name, value) VALUES ('seq', ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (seq,),
+        )
+
+    def _after_write(self, count: int) -> None:
+        self._writes_since_snapshot += count
+        if self._writes_since_snapshot >= SNAPSHOT_EVERY:
+            self._save_snapshot()
+
+    def _save_snapshot(self) -> None:
+        """Save the index with the sequence number it covers; prune what it covers."""
+        assert self._index is not None
+        index = self._index
+        row = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
+        seq = row[0] if row else 0
+        count = index.get_current_count()
+        save_checked(
+            self.directory / SNAPSHOT,
+            lambda tmp: index.save_index(str(tmp)),
+            self._snapshot_metadata(count, seq),
+        )
+        with self._db:
+            self._db.execute("DELETE FROM tombstones WHERE seq <= ?", (seq,))
+        self._writes_since_snapshot = 0
+
+
+class _LabelKeys:
+    """keys[label] -> document id, as the Space protocol's `keys` is read."""
+
+    def __init__(self, docs: dict[int, tuple[str, str, dict[str, Any]]]) -> None:
+        self._docs = docs
+
+    def __getitem__(self, label: int) -> str:
+        return self._docs[int(label)][0]
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+
+def check_document(
+    doc: Document, i: int, collection: Collection, seen: dict[str, int], limits: Limits
+) -> None:
+    """InvalidArgument naming documents[i] and its field."""
+    name = f"documents[{i}]"
+    size = len(doc.id.encode("utf-8"))
+    if not 1 <= size <= MAX_ID_BYTES:
+        raise invalid(f"{name}.id", f"must be 1 to {MAX_ID_BYTES} bytes of UTF-8, got {size}")
+    if doc.id in seen:
+        raise invalid(f"{name}.id", f"repeats documents[{seen[doc.id]}].id in one request")
+    seen[doc.id] = i
+    if len(doc.text) > limits.max_text_chars:
+        raise invalid(
+            f"{name}.text", f"at most {limits.max_text_chars} characters, got {len(doc.text)}"
+        )
+    if doc.vector is not None:
+        vector = np.asarray(doc.vector, np.float32).reshape(-1)
+        if len(vector) != collection.dimension:
+            raise invalid(
+                f"{name}.vector", f"expected {collection.dimension} values, got {len(vector)}"
+            )
+        if not np.all(np.isfinite(vector)):
+            raise invalid(f"{name}.vector", "contains NaN or Inf")
+        if collection.settings.metric is Metric.COSINE and not np.any(vector):
+            raise invalid(f"{name}.vector", "is all zeros (it has no direction)")
+    elif not doc.text.strip():
+        raise invalid(name, "needs a text or a vector")
+    elif collection._model is None:
+        raise FailedPrecondition(
+            f"{name}: collection {collection.name!r} has no model to encode text; send "
+            f"its vector ({collection.dimension} values)"
+        )
+    for key, value in doc.metadata.items():
+        if not isinstance(key, str) or not key:
+            raise invalid(f"{name}.metadata", "keys must be non-empty strings")
+        if not _allowed_value(value):
+            raise invalid(
+                f"{name}.metadata.{key}",
+                f"must be a string, number, bool or list of strings, got {type(value).__name__}",
+            )
+
+
+def _allowed_value(value: Any) -> bool:
+    if isinstance(value, bool | str):
+        return True
+    if isinstance(value, int | float):
+        return math.isfinite(value)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def settings_rows(settings: CollectionSettings) -> list[tuple[str, str]]:
+    return [
+        ("name", settings.name),
+        ("model", settings.model),
+        ("dimension", str(settings.dimension)),
+        ("metric", settings.metric.value),
+        ("m", str(settings.m)),
+        ("ef_construction", str(settings.ef_construction)),
+    ]
+
+
+def read_settings(directory: Path) -> CollectionSettings:
+    db = _connect(directory / DATABASE)
+    try:
+        values = dict(db.execute("SELECT key, value FROM settings").fetchall())
+    finally:
+        db.close()
+    try:
+        return CollectionSettings(
+            values["name"],
+            values["model"],
+            int(values["dimension"]),
+            Metric(values["metric"]),
+            int(values["m"]),
+            int(values["ef_construction"]),
+        )
+    except (KeyError, ValueError) as exc:
+        raise InvalidArgument(f"{directory}: unreadable collection settings ({exc})") from None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns
+    db.executescript(_SCHEMA)
+    db.isolation_level = "DEFERRED"  # `with db:` then wraps each write in one transaction
+    return db
+
+
+def _mask_labels(scores: np.ndarray, candidates: np.ndarray, exclude: np.ndarray) -> None:
+    """-inf where a query's excluded label is among the (ascending) candidate labels."""
+    if not exclude.shape[1]:
+        return
+    pos = np.minimum(np.searchsorted(candidates, exclude), len(candidates) - 1)
+    hit = (exclude >= 0) & (candidates[pos] == exclude)
+    r, c = np.nonzero(hit)
+    scores[r, pos[r, c]] = -np.inf
+
+
+def _mark_deleted(index: hnswlib.Index, label: int) -> None:
+    with contextlib.suppress(RuntimeError):  # not in the index, or deleted already
+        index.mark_deleted(label)
+
+
+def _capacity_for(count: int) -> int:
+    capacity = INITIAL_CAPACITY
+    while capacity < count:
+        capacity *= 2
+    return capacity
+
+
+def _encode_token(doc_id: str) -> str:
+    return doc_id.encode("utf-8").hex()
+
+
+def _decode_token(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return bytes.fromhex(token).decode("utf-8")
+    except ValueError:
+        raise invalid("page_token", "is not a token this server gave") from None
+
+
+def _disk_bytes(collection: Collection) -> int:
+    return sum(p.stat().st_size for p in collection.directory.iterdir() if p.is_file())

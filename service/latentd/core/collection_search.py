@@ -1,0 +1,126 @@
+"""Search (and Recommend) over a collection: the query and the positive terms pull, the
+negative terms push, exactly as in Analogy; the same term resolution and the same
+combined vector, then the collection's own search with its filter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from latentd.core.arithmetic import DEFAULT_K, DEFAULT_OPTIONS
+from latentd.core.checks import check_count, check_exact_work, check_k, check_options
+from latentd.core.collection import Collection
+from latentd.core.documents import Filter, Hit, Metric, SearchHits, SearchQuery
+from latentd.core.errors import invalid
+from latentd.core.filters import check_filter
+from latentd.core.limits import Limits
+from latentd.core.search import QueryBatch
+from latentd.core.terms import ResolvedTerms, TermResolver, build_batch
+from latentd.core.types import AnalogyMethod, QueryOptions, Term
+
+
+def search(
+    collection: Collection,
+    queries: Sequence[SearchQuery],
+    limits: Limits,
+    *,
+    k: int = DEFAULT_K,
+    filter: Filter | None = None,
+    options: QueryOptions = DEFAULT_OPTIONS,
+    with_text: bool = False,
+    with_metadata: bool = False,
+    with_vector: bool = False,
+    score_threshold: float | None = None,
+    prefix: str = "",
+) -> list[SearchHits]:
+    """`prefix` names the fields of a batch (`queries[i].`); empty for a single query."""
+    check_k(k, limits)
+    check_options(options, limits)
+    check_count(queries, "queries", limits.max_batch)
+    if filter is not None:
+        check_filter(filter)
+    resolver = TermResolver(collection, limits)
+    handles, names = [], []
+    for i, query in enumerate(queries):
+        name = prefix.format(i=i)
+        positive: list[Term] = [query.query] if query.query is not None else []
+        positive += query.positive
+        if not positive and not query.negative:
+            raise invalid(f"{name}query", "needs a text, a vector, an id or positive terms")
+        check_count(positive, f"{name}positive", limits.max_terms, least=0)
+        check_count(query.negative, f"{name}negative", limits.max_terms, least=0)
+        handles.append(
+            (
+                resolver.add(positive, f"{name}positive", 1.0),
+                resolver.add(query.negative, f"{name}negative", -1.0),
+            )
+        )
+        names.append(f"{name}query")
+    resolver.resolve()
+    # Cosine works on unit vectors; dot and L2 on the vectors as given.
+    unit = collection.settings.metric is Metric.COSINE
+    groups = []
+    for pos, neg in handles:
+        p, n = resolver.group(pos, normalize=unit), resolver.group(neg, normalize=unit)
+        groups.append(
+            ResolvedTerms(
+                np.vstack([p.vectors, n.vectors]),
+                np.concatenate([p.weights, n.weights]),
+                p.rows + n.rows,
+                p.resolved + n.resolved,
+            )
+        )
+    batch = (
+        build_batch(groups, names, options.include_inputs)
+        if unit
+        else _raw_batch(groups, names, options.include_inputs)
+    )
+    check_exact_work(collection, batch, AnalogyMethod.COSADD, options, limits)
+    hits = collection.search(
+        batch,
+        k,
+        AnalogyMethod.COSADD,
+        exact=options.exact,
+        restrict=options.restrict,
+        ef=options.ef,
+        filter=filter,
+    )
+    results = []
+    for rows, scores in zip(hits.rows, hits.scores, strict=True):
+        keep = [
+            (int(r), float(s))
+            for r, s in zip(rows, scores, strict=True)
+            if r >= 0 and (score_threshold is None or s >= score_threshold)
+        ]
+        documents = collection.documents_at([r for r, _ in keep], with_vector=with_vector)
+        results.append(
+            SearchHits(
+                [
+                    Hit(
+                        doc.id,
+                        score,
+                        doc.text if with_text else "",
+                        doc.metadata if with_metadata else {},
+                        doc.vector,
+                    )
+                    for (_, score), doc in zip(keep, documents, strict=True)
+                    if doc is not None
+                ],
+                hits.searched_with,
+            )
+        )
+    return results
+
+
+def _raw_batch(
+    groups: Sequence[ResolvedTerms], names: Sequence[str], include_inputs: bool
+) -> QueryBatch:
+    """build_batch's shape without normalising: the weighted mean of the vectors as
+    given (dot and L2 collections score lengths too)."""
+    unit_batch = build_batch(groups, names, include_inputs)  # checks, padding, exclusions
+    combined = np.einsum("nt,ntd->nd", unit_batch.weights, unit_batch.terms)
+    combined /= np.abs(unit_batch.weights).sum(axis=1, keepdims=True)
+    return QueryBatch(
+        combined.astype(np.float32), unit_batch.terms, unit_batch.weights, unit_batch.exclude
+    )

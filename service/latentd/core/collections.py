@@ -1,0 +1,162 @@
+"""The collections of a server: one directory each under the data directory, opened at
+start, created and deleted by request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from latentd.core.collection import Collection, read_settings
+from latentd.core.documents import CollectionInfo, CollectionSettings, Metric
+from latentd.core.errors import AlreadyExists, FailedPrecondition, NotFound, invalid, shown
+from latentd.core.hnsw_params import HnswParams
+from latentd.core.space import Space
+
+log = logging.getLogger(__name__)
+
+# A name is a directory name: never a path, never hidden, never "." or "..".
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+MAX_DIMENSION = 65_536
+
+
+class Collections:
+    def __init__(
+        self, data_dir: Path, sentence_model: Callable[[str], Space], hnsw: HnswParams | None = None
+    ) -> None:
+        """`sentence_model(name)` returns a loaded sentence model or raises NotFound."""
+        self.data_dir = Path(data_dir)
+        self._sentence_model = sentence_model
+        self._hnsw = hnsw or HnswParams()
+        self._open: dict[str, Collection] = {}
+        self._lock = threading.Lock()  # guards the set of collections, not their contents
+
+    def open_all(self) -> None:
+        """Open every collection under the data directory (after the models are loaded)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for directory in sorted(self.data_dir.iterdir()):
+            if not directory.is_dir() or not NAME.fullmatch(directory.name):
+                continue  # e.g. a .deleted-* directory a crash left behind
+            settings = read_settings(directory)
+            model = self._sentence_model(settings.model) if settings.model else None
+            self._open[settings.name] = Collection(directory, settings, model)
+
+    def create(
+        self,
+        name: str,
+        *,
+        model: str = "",
+        dimension: int = 0,
+        metric: Metric = Metric.COSINE,
+        m: int | None = None,
+        ef_construction: int | None = None,
+        exist_ok: bool = False,
+    ) -> CollectionInfo:
+        settings, encoder = self._settings(name, model, dimension, metric, m, ef_construction)
+        with self._lock:
+            existing = self._open.get(name)
+            if existing is not None:
+                if existing.settings != settings:
+                    raise AlreadyExists(
+                        f"collection {name!r} exists with other settings: "
+                        + _differences(existing.settings, settings)
+                    )
+                if not exist_ok:
+                    raise AlreadyExists(
+                        f"collection {name!r} exists (set exist_ok to accept "
+                        "an existing one with the same settings)"
+                    )
+                return existing.info()
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            collection = Collection.create(self.data_dir / name, settings, encoder)
+            self._open[name] = collection
+            log.info("collection %s created (%s)", name, settings)
+            return collection.info()
+
+    def get(self, name: str) -> Collection:
+        collection = self._open.get(name)
+        if collection is None:
+            known = ", ".join(sorted(self._open)) or "none"
+            raise NotFound(f"collection: unknown collection {shown(name)}; known: {known}")
+        return collection
+
+    def find(self, name: str) -> Collection | None:
+        return self._open.get(name)
+
+    def info(self, name: str) -> CollectionInfo:
+        return self.get(name).info()
+
+    def list(self) -> list[CollectionInfo]:
+        return [c.info() for _, c in sorted(self._open.items())]
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            collection = self.get(name)
+            del self._open[name]
+        collection.destroy()
+        log.info("collection %s deleted", name)
+
+    def close(self) -> None:
+        for collection in list(self._open.values()):
+            collection.close()
+
+    def _settings(
+        self,
+        name: str,
+        model: str,
+        dimension: int,
+        metric: Metric,
+        m: int | None,
+        ef_construction: int | None,
+    ) -> tuple[CollectionSettings, Space | None]:
+        if not NAME.fullmatch(name):
+            raise invalid(
+                "name",
+                f"{shown(name)} is not a collection name: 1 to 64 of "
+                "A-Z a-z 0-9 _ . -, not starting with . or -",
+            )
+        encoder = None
+        if model:
+            encoder = self._sentence_model(model)
+            if dimension and dimension != encoder.dimension:
+                raise invalid(
+                    "dimension",
+                    f"model {model!r} gives {encoder.dimension} "
+                    f"dimensions, not {dimension} (leave it 0)",
+                )
+            dimension = encoder.dimension
+        elif not 1 <= dimension <= MAX_DIMENSION:
+            raise invalid(
+                "dimension",
+                f"a collection without a model needs the dimension of "
+                f"its vectors, 1 to {MAX_DIMENSION}; got {dimension}",
+            )
+        m = self._hnsw.m if m is None else m
+        ef_construction = self._hnsw.ef_construction if ef_construction is None else ef_construction
+        if not 2 <= m <= 256:
+            raise invalid("hnsw.m", f"must be between 2 and 256, got {m}")
+        if not 1 <= ef_construction <= 10_000:
+            raise invalid(
+                "hnsw.ef_construction", f"must be between 1 and 10000, got {ef_construction}"
+            )
+        return CollectionSettings(name, model, dimension, metric, m, ef_construction), encoder
+
+
+def _differences(old: CollectionSettings, new: CollectionSettings) -> str:
+    fields = ("model", "dimension", "metric", "m", "ef_construction")
+    return "; ".join(
+        f"{f} is {getattr(old, f)!r}, not {getattr(new, f)!r}"
+        for f in fields
+        if getattr(old, f) != getattr(new, f)
+    )
+
+
+def require_model(space: Space) -> Space:
+    if space.kind != "sentence":
+        raise FailedPrecondition(
+            f"model {space.name!r} is a {space.kind} model; a "
+            "collection's model is a sentence model"
+        )
+    return space

@@ -1,0 +1,379 @@
+"""Collections over real SQLite files and real hnswlib indexes in a temporary directory:
+search against brute force, filters, all-or-nothing upserts, deletes and label reuse,
+scroll, restarts with a valid, a missing and a corrupt snapshot, and arithmetic."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentd.core import arithmetic
+from latentd.core.collection import SNAPSHOT, Collection
+from latentd.core.collection_search import search
+from latentd.core.collections import Collections
+from latentd.core.documents import Condition, Document, Filter, Metric, Range, SearchQuery
+from latentd.core.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from latentd.core.filters import check_filter, matches
+from latentd.core.limits import Limits
+from latentd.core.sentence_model import SentenceModel
+from latentd.core.types import QueryOptions, Term
+
+DIM = 8
+LIMITS = Limits()
+
+
+def no_models(name: str) -> SentenceModel:
+    raise NotFound(f"model: unknown model {name!r}")
+
+
+@pytest.fixture
+def collections(tmp_path: Path) -> Iterator[Collections]:
+    manager = Collections(tmp_path / "data", no_models)
+    manager.open_all()
+    yield manager
+    manager.close()
+
+
+def docs(n: int, seed: int = 0, start: int = 0) -> list[Document]:
+    rng = np.random.default_rng(seed)
+    return [
+        Document(
+            f"doc{i}",
+            f"text {i}",
+            rng.normal(size=DIM).astype(np.float32),
+            {"n": i, "parity": "even" if i % 2 == 0 else "odd", "tags": [f"t{i % 3}"]},
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def brute_force(
+    collection: Collection, vector: np.ndarray, k: int, where: Filter | None = None
+) -> list[str]:
+    found, _ = collection.get_documents(sorted(collection._ids), with_vector=True)
+    found = [d for d in found if matches(where, d.metadata)]
+    unit = vector / np.linalg.norm(vector)
+    scored = sorted(found, key=lambda d: -float(unit @ (d.vector / np.linalg.norm(d.vector))))
+    return [d.id for d in scored[:k]]
+
+
+def ids(collection: Collection, vector: np.ndarray, k: int = 5, **kwargs: object) -> list[str]:
+    [result] = search(collection, [SearchQuery(Term(vector=vector))], LIMITS, k=k, **kwargs)  # type: ignore[arg-type]
+    return [h.id for h in result.hits]
+
+
+def test_search_equals_brute_force_with_and_without_filter(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    all_docs = docs(600)
+    for start in range(0, 600, 200):
+        assert c.upsert(all_docs[start : start + 200], LIMITS) == 200
+    rng = np.random.default_rng(9)
+    even = Filter(Condition("parity", equals="even"))
+    rare = Filter(Condition("n", range=Range(lt=40)))
+    for _ in range(10):
+        q = rng.normal(size=DIM).astype(np.float32)
+        assert ids(c, q) == brute_force(c, q, 5)
+        assert ids(c, q, filter=even) == brute_force(c, q, 5, even)
+        assert ids(c, q, filter=rare) == brute_force(c, q, 5, rare)
+        assert ids(c, q, options=QueryOptions(exact=True)) == brute_force(c, q, 5)
+
+
+def test_a_filter_with_fewer_matches_than_k_returns_them_all(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(300), LIMITS)
+    three = Filter(Condition("n", any_of=(1.0, 2.0, 3.0)))
+    assert sorted(ids(c, np.ones(DIM, np.float32), k=10, filter=three)) == ["doc1", "doc2", "doc3"]
+    assert c.count(three) == 3
+    assert c.count(Filter(Condition("tags", equals="t0"))) == 100
+
+
+def test_upsert_replaces_and_is_all_or_nothing(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(5), LIMITS)
+    c.upsert([Document("doc1", "new text", np.ones(DIM, np.float32), {"v": 2})], LIMITS)
+    [doc], missing = c.get_documents(["doc1", "nope"], with_vector=True)
+    assert (doc.text, doc.metadata, missing) == ("new text", {"v": 2}, ["nope"])
+    np.testing.assert_array_equal(doc.vector, np.ones(DIM, np.float32))
+    bad = [*docs(2, start=10), Document("x", vector=np.ones(3, np.float32))]
+    with pytest.raises(InvalidArgument, match=r"documents\[2\]\.vector: expected 8 values"):
+        c.upsert(bad, LIMITS)
+    for broken, message in [
+        (Document("y", vector=np.full(DIM, np.nan, np.float32)), r"NaN"),
+        (Document("y"), "needs a text or a vector"),
+        (Document("", vector=np.ones(DIM, np.float32)), r"\.id: must be 1 to 512 bytes"),
+        (Document("é" * 300, vector=np.ones(DIM, np.float32)), "got 600"),
+        (
+            Document("y", vector=np.ones(DIM, np.float32), metadata={"m": {"a": 1}}),
+            r"metadata\.m: must be a string",
+        ),
+    ]:
+        with pytest.raises(InvalidArgument, match=message):
+            c.upsert([*docs(1, start=20), broken], LIMITS)
+    with pytest.raises(FailedPrecondition, match="no model"):
+        c.upsert([Document("t", "some text")], LIMITS)
+    with pytest.raises(InvalidArgument, match="at most 3 in one request"):
+        c.upsert(docs(4, start=30), Limits(max_documents=3))
+    assert c.count() == 5  # nothing of the refused requests was written
+
+
+def test_delete_by_ids_and_filter_and_reuse_labels(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(100), LIMITS)
+    assert c.delete(["doc1", "doc2", "missing"]) == 2
+    assert c.delete(filter=Filter(Condition("parity", equals="odd"))) == 49
+    assert c.count() == 49
+    assert "doc3" not in ids(c, docs(100)[3].vector, k=49)
+    c.upsert(docs(51, seed=1, start=1000), LIMITS)
+    assert c.count() == 100
+    assert len(c._live) == 1024  # freed labels were reused: no growth
+
+
+def test_rewriting_the_same_ids_does_not_grow(collections: Collections, tmp_path: Path) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(1000)[:500], LIMITS)
+    c.upsert(docs(1000)[500:], LIMITS)
+    one_pass = sum(p.stat().st_size for p in c.directory.iterdir())
+    assert c._index is not None
+    elements = c._index.get_current_count()
+    for seed in range(1, 50):
+        fresh = docs(1000, seed=seed)
+        c.upsert(fresh[:500], LIMITS)
+        c.upsert(fresh[500:], LIMITS)
+    c._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert c.count() == 1000
+    assert c._index.get_current_count() <= 2 * elements
+    assert sum(p.stat().st_size for p in c.directory.iterdir()) <= 2 * one_pass
+
+
+def test_scroll_gives_every_document_once_while_others_write(
+    collections: Collections,
+) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(250), LIMITS)
+    seen: list[str] = []
+    token = ""
+    while True:
+        page, token = c.scroll(page_token=token, limit=40)
+        seen += [d.id for d in page]
+        c.upsert(docs(3, seed=len(seen), start=5000 + len(seen)), LIMITS)  # writes meanwhile
+        if not token:
+            break
+    original = {f"doc{i}" for i in range(250)}
+    assert original <= set(seen) and len(seen) == len(set(seen))
+    first_evens = Filter(
+        all=(
+            Filter(Condition("parity", equals="even")),
+            Filter(Condition("n", range=Range(lt=250))),
+        )
+    )
+    evens, _ = c.scroll(first_evens, limit=1000)
+    assert {d.id for d in evens} == {f"doc{i}" for i in range(0, 250, 2)}
+
+
+@pytest.mark.parametrize("damage", ["none", "deleted", "truncated", "flipped"])
+def test_restart_replays_after_the_snapshot_or_rebuilds(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = Collections(tmp_path / "data", no_models)
+    manager.open_all()
+    manager.create("c", dimension=DIM)
+    c = manager.get("c")
+    c.upsert(docs(300), LIMITS)
+    c.close()  # writes the snapshot
+    reopened = Collections(tmp_path / "data", no_models)
+    reopened.open_all()
+    c = reopened.get("c")
+    c.upsert(docs(50, seed=3, start=300), LIMITS)  # after the snapshot, never snapshotted
+    c.delete(["doc7"])
+    snapshot = c.directory / SNAPSHOT
+    if damage == "deleted":
+        snapshot.unlink()
+    elif damage == "truncated":
+        snapshot.write_bytes(snapshot.read_bytes()[:1000])
+    elif damage == "flipped":
+        data = bytearray(snapshot.read_bytes())
+        middle = len(data) // 2
+        data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+        snapshot.write_bytes(bytes(data))
+    # No close: as after SIGKILL, only SQLite knows about the last writes.
+    caplog.set_level(logging.WARNING)
+    again = Collections(tmp_path / "data", no_models)
+    again.open_all()
+    c = again.get("c")
+    assert c.count() == 349
+    assert c.get_documents(["doc7"])[1] == ["doc7"]
+    for d in docs(50, seed=3, start=300)[:5]:
+        assert ids(c, d.vector, k=1) == [d.id]
+    if damage in ("truncated", "flipped"):
+        assert "not trusted" in caplog.text
+    again.close()
+
+
+def test_collection_names_settings_and_lifecycle(collections: Collections) -> None:
+    info = collections.create("docs-1.v2", dimension=DIM, metric=Metric.DOT)
+    assert (info.count, info.settings.metric, info.settings.m) == (0, Metric.DOT, 16)
+    assert collections.create("docs-1.v2", dimension=DIM, metric=Metric.DOT, exist_ok=True)
+    with pytest.raises(AlreadyExists, match="exists with other settings: dimension is 8"):
+        collections.create("docs-1.v2", dimension=9, exist_ok=True)
+    with pytest.raises(AlreadyExists, match="set exist_ok"):
+        collections.create("docs-1.v2", dimension=DIM, metric=Metric.DOT)
+    for bad in ["", "../x", "a/b", ".hidden", "x" * 65, "sp ace"]:
+        with pytest.raises(InvalidArgument, match="name"):
+            collections.create(bad, dimension=DIM)
+    with pytest.raises(InvalidArgument, match="dimension"):
+        collections.create("nodim")
+    with pytest.raises(NotFound, match="unknown model"):
+        collections.create("m", model="missing-model")
+    assert [i.settings.name for i in collections.list()] == ["docs-1.v2"]
+    collections.delete("docs-1.v2")
+    with pytest.raises(NotFound, match="unknown collection"):
+        collections.get("docs-1.v2")
+    assert not any(p.name == "docs-1.v2" for p in collections.data_dir.iterdir())
+
+
+def test_metrics_dot_and_l2_rank_by_their_own_score(collections: Collections) -> None:
+    vectors = {
+        "small": np.array([1, 0], np.float32),
+        "big": np.array([10, 1], np.float32),
+        "far": np.array([-5, 0], np.float32),
+    }
+    for metric in (Metric.DOT, Metric.L2):
+        collections.create(metric.value, dimension=2, metric=metric)
+        c = collections.get(metric.value)
+        c.upsert([Document(k, vector=v) for k, v in vectors.items()], LIMITS)
+        [result] = search(
+            c,
+            [SearchQuery(Term(vector=np.array([1, 0], np.float32)))],
+            LIMITS,
+            k=3,
+            options=QueryOptions(exact=True),
+        )
+        got = [(h.id, round(h.score, 3)) for h in result.hits]
+        if metric is Metric.DOT:
+            assert got == [("big", 10.0), ("small", 1.0), ("far", -5.0)]
+        else:
+            assert got == [("small", 0.0), ("far", -6.0), ("big", round(-float(np.sqrt(82)), 3))]
+
+
+def test_recommend_and_arithmetic_run_on_a_collection(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(200), LIMITS)
+    [result] = search(c, [SearchQuery(Term(key="doc5"))], LIMITS, k=3)
+    assert "doc5" not in [h.id for h in result.hits]  # the input is left out
+    [liked] = search(
+        c,
+        [SearchQuery(positive=(Term(key="doc5"), Term(key="doc6")), negative=(Term(key="doc7"),))],
+        LIMITS,
+        k=3,
+        with_metadata=True,
+    )
+    assert len(liked.hits) == 3 and all("n" in h.metadata for h in liked.hits)
+    [near] = arithmetic.nearest(c, [[Term(key="doc5")]], LIMITS, k=3)
+    assert [n.key for n in near.neighbors] == [h.id for h in result.hits]
+    with pytest.raises(NotFound, match="doc-unknown"):
+        search(c, [SearchQuery(Term(key="doc-unknown"))], LIMITS)
+    with pytest.raises(FailedPrecondition, match="no model"):
+        search(c, [SearchQuery(Term(text="words"))], LIMITS)
+    with pytest.raises(InvalidArgument, match="restrict"):
+        arithmetic.nearest(c, [[Term(key="doc5")]], LIMITS, options=QueryOptions(restrict=5))
+
+
+def test_score_threshold_and_payload_flags(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(50), LIMITS)
+    q = docs(50)[0].vector
+    [all_hits] = search(
+        c, [SearchQuery(Term(vector=q))], LIMITS, k=10, with_text=True, with_vector=True
+    )
+    cut = all_hits.hits[3].score
+    [some] = search(c, [SearchQuery(Term(vector=q))], LIMITS, k=10, score_threshold=cut)
+    assert [h.id for h in some.hits] == [h.id for h in all_hits.hits[:4]]
+    assert all_hits.hits[0].text == "text 0" and all_hits.hits[0].vector is not None
+    assert some.hits[0].text == "" and some.hits[0].vector is None
+
+
+def test_filters_are_checked_and_evaluated() -> None:
+    meta = {"lang": "en", "year": 2021, "tags": ["a", "b"], "ok": True}
+    assert matches(Filter(Condition("lang", equals="en")), meta)
+    assert matches(Filter(Condition("tags", equals="b")), meta)
+    assert not matches(Filter(Condition("ok", equals=1)), meta)  # a bool is not a number
+    assert matches(
+        Filter(
+            all=(
+                Filter(Condition("year", range=Range(gte=2020))),
+                Filter(Condition("missing", exists=False)),
+            )
+        ),
+        meta,
+    )
+    assert matches(
+        Filter(
+            any=(
+                Filter(Condition("lang", equals="fr")),
+                Filter(Condition("year", any_of=(2021.0,))),
+            )
+        ),
+        meta,
+    )
+    assert not matches(Filter(none=(Filter(Condition("lang", equals="en")),)), meta)
+    assert not matches(Filter(Condition("lang", range=Range(gt=1))), meta)
+    for bad, field in [
+        (Filter(), "filter: has no condition"),
+        (Filter(Condition("", equals="x")), r"filter\.condition\.key"),
+        (Filter(all=(Filter(Condition("k")),)), r"filter\.all\[0\]\.condition: needs exactly"),
+        (Filter(Condition("k", range=Range())), r"range: needs at least one"),
+        (Filter(Condition("k", any_of=())), r"\.in: must not be empty"),
+    ]:
+        with pytest.raises(InvalidArgument, match=field):
+            check_filter(bad)
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Iterator[SentenceModel]:
+    from latentd.app import default_sentence_dir
+
+    model = SentenceModel("all-minilm-l6-v2", default_sentence_dir())
+    yield model
+    model.close()
+
+
+def test_a_collection_with_a_model_encodes_texts(tmp_path: Path, minilm: SentenceModel) -> None:
+    manager = Collections(tmp_path / "data", lambda name: minilm)
+    manager.open_all()
+    manager.create("notes", model="all-minilm-l6-v2")
+    c = manager.get("notes")
+    c.upsert(
+        [
+            Document("cat", "a cat sleeps on the sofa"),
+            Document("tax", "the tax return is due in april"),
+            Document("dog", "a dog naps on the couch"),
+        ],
+        LIMITS,
+    )
+    [result] = search(c, [SearchQuery(Term(text="pets resting on furniture"))], LIMITS, k=3)
+    assert [h.id for h in result.hits][:2] in (["cat", "dog"], ["dog", "cat"])
+    [moved] = search(
+        c,
+        [SearchQuery(Term(key="cat"), negative=(Term(text="cat"),), positive=(Term(text="dog"),))],
+        LIMITS,
+        k=1,
+    )
+    assert moved.hits[0].id == "dog"
+    manager.close()

@@ -34,10 +34,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def default_server() -> Iterator[str]:
+def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cache_dir = Path(os.environ.get("LATENT_E2E_CACHE", REPO / ".cache" / "e2e"))
+    data_dir = tmp_path_factory.mktemp("data")
     process = subprocess.Popen(
-        [*latentd_command(), "serve", "--port", "0", "--cache-dir", str(cache_dir)],
+        [
+            *latentd_command(),
+            "serve",
+            "--port",
+            "0",
+            "--cache-dir",
+            str(cache_dir),
+            "--data-dir",
+            str(data_dir),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=child_env(),

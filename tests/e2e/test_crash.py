@@ -52,6 +52,8 @@ def start(model: Path, cache: Path, log: Path) -> tuple[subprocess.Popen[str], s
             f"big={model}",
             "--cache-dir",
             str(cache),
+            "--data-dir",
+            str(cache.parent / "data"),
             "--hnsw-ef-construction",
             "400",
             "--hnsw-build-threads",

@@ -25,7 +25,10 @@ KEYS = ["king", "queen", "man", "woman", "cat", "dog", *[f"w{i}" for i in range(
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
     return child_env(
-        drop_latent=True, XDG_CACHE_HOME=str(tmp_path / "xdg-cache"), PYTHONUNBUFFERED="1"
+        drop_latent=True,
+        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        PYTHONUNBUFFERED="1",
     )
 
 

@@ -19,6 +19,7 @@ with an insert or a resize).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import heapq
 import json
@@ -118,6 +119,11 @@ class Collection:
         self._index: hnswlib.Index | None = None
         self._writes_since_snapshot = 0
         self._closed = False
+        # Derived views, valid for one generation of writes (read paths share them).
+        self._generation = 0
+        self._filter_cache: dict[Filter, tuple[int, np.ndarray]] = {}
+        self._sorted_ids: tuple[int, list[str]] = (-1, [])
+        self._indexed = np.zeros(0, bool)  # labels hnswlib holds (deleted or not)
         self._load()
 
     # -- creation and opening ----------------------------------------------------------
@@ -211,9 +217,11 @@ class Collection:
         self._index = index
         # Labels the snapshot holds but the mirror does not are deleted documents.
         present = np.asarray(index.get_ids_list(), dtype=np.int64)
-        for label in present:
-            if label >= len(self._live) or not self._live[label]:
-                _mark_deleted(index, int(label))
+        if len(present) and present.max() >= len(self._live):
+            self._grow(_capacity_for(int(present.max()) + 1))
+        self._indexed[present] = True
+        for label in present[~self._live[present]]:
+            _mark_deleted(index, int(label))
         return seq
 
     def _replay(self, after: int) -> int:
@@ -248,6 +256,7 @@ class Collection:
         for start in range(0, len(labels), 10_000):
             chunk = labels[start : start + 10_000]
             index.add_items(self._matrix[chunk], chunk)
+        self._indexed[labels] = True
 
     # -- the Space protocol ------------------------------------------------------------
 
@@ -476,18 +485,25 @@ class Collection:
         written meanwhile."""
         with self._lock.read():
             after = _decode_token(page_token)
+            ordered = self._ids_in_order()
             page: list[Document] = []
-            for doc_id in sorted(i for i in self._ids if i > after):
+            more = False
+            for doc_id in ordered[bisect.bisect_right(ordered, after) :]:
                 label = self._ids[doc_id]
-                if matches(filter, self._docs[label][2]):
-                    page.append(self._document(label, with_vector))
-                    if len(page) == limit:
-                        break
-            more = len(page) == limit and any(
-                i > page[-1].id and matches(filter, self._docs[lb][2])
-                for i, lb in self._ids.items()
-            )
+                if not matches(filter, self._docs[label][2]):
+                    continue
+                if len(page) == limit:
+                    more = True  # one more match exists: the page gets a token
+                    break
+                page.append(self._document(label, with_vector))
             return page, (_encode_token(page[-1].id) if more else "")
+
+    def _ids_in_order(self) -> list[str]:
+        generation, ordered = self._sorted_ids
+        if generation != self._generation:
+            ordered = sorted(self._ids)
+            self._sorted_ids = (self._generation, ordered)
+        return ordered
 
     def info(self) -> CollectionInfo:
         return CollectionInfo(self.settings, self.size, self.index_state, _disk_bytes(self))
@@ -541,12 +557,20 @@ class Collection:
         return vector
 
     def _allowed(self, filter: Filter | None) -> np.ndarray:
+        """Labels a search may return: live ones that match. The mask of a filter is
+        kept until the next write, since applications repeat their filters."""
         if filter is None:
             return self._live.copy()
+        cached = self._filter_cache.get(filter)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1]
         allowed = np.zeros(len(self._live), bool)
         for label, (_, _, metadata) in self._docs.items():
             if matches(filter, metadata):
                 allowed[label] = True
+        if len(self._filter_cache) >= 64:
+            self._filter_cache.clear()
+        self._filter_cache[filter] = (self._generation, allowed)
         return allowed
 
     def _scores(self, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -657,7 +681,9 @@ class Collection:
         matrix[:old] = self._matrix
         live = np.zeros(capacity, bool)
         live[:old] = self._live
-        self._matrix, self._live = matrix, live
+        indexed = np.zeros(capacity, bool)
+        indexed[: len(self._indexed)] = self._indexed
+        self._matrix, self._live, self._indexed = matrix, live, indexed
         for label in range(old, capacity):
             heapq.heappush(self._free, label)
         if self._index is not None:
@@ -668,14 +694,13 @@ class Collection:
         index = self._index
         if index.get_max_elements() < len(self._live):
             index.resize_index(len(self._live))
-        present = set(index.get_ids_list()) if labels else set()
-        for label in labels:
-            if label in present:
-                # A deleted label comes back to life; a live one is updated in place.
-                with contextlib.suppress(RuntimeError):
-                    index.unmark_deleted(label)
         chunk = np.asarray(labels, dtype=np.int64)
+        for label in chunk[self._indexed[chunk]]:
+            # A deleted label comes back to life; a live one is updated in place.
+            with contextlib.suppress(RuntimeError):
+                index.unmark_deleted(int(label))
         index.add_items(self._matrix[chunk], chunk)
+        self._indexed[chunk] = True
 
     def _next_seq(self, count: int) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
@@ -689,6 +714,7 @@ class Collection:
         )
 
     def _after_write(self, count: int) -> None:
+        self._generation += 1
         self._writes_since_snapshot += count
         if self._writes_since_snapshot >= SNAPSHOT_EVERY:
             self._save_snapshot()

@@ -1,4 +1,5 @@
-"""Latent: typed Python client for latentd (word/sentence embeddings, analogies, neighbours).
+"""Latent: typed Python client for latentd (word/sentence embeddings, analogies, neighbours,
+and semantic search over collections of your documents).
 
 >>> import latent
 >>> with latent.Client("127.0.0.1:50051") as client:
@@ -15,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from latent.errors import (
+    AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
     Internal,
@@ -27,14 +29,21 @@ from latent.errors import (
 )
 from latent.types import (
     AnalogyResult,
+    CollectionInfo,
+    Document,
     DoesntMatchResult,
     EncodeResult,
+    GetResult,
+    Hit,
     InterpolateResult,
     InterpolationPoint,
     ModelInfo,
     NearestResult,
     Neighbor,
     ResolvedTerm,
+    ScrollResult,
+    SearchQuery,
+    SearchResult,
     SimilarityResult,
     Term,
     Text,
@@ -47,13 +56,18 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlreadyExists",
     "AnalogyResult",
     "AsyncClient",
     "Client",
+    "CollectionInfo",
     "DeadlineExceeded",
+    "Document",
     "DoesntMatchResult",
     "EncodeResult",
     "FailedPrecondition",
+    "GetResult",
+    "Hit",
     "Internal",
     "InterpolateResult",
     "InterpolationPoint",
@@ -65,6 +79,9 @@ __all__ = [
     "NotFound",
     "ResolvedTerm",
     "ResourceExhausted",
+    "ScrollResult",
+    "SearchQuery",
+    "SearchResult",
     "ServerUnreachable",
     "SimilarityResult",
     "Term",

@@ -5,11 +5,13 @@ and asyncio calls lives in ``client.py`` (and, generated from it, ``async_client
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 import grpc
 import grpc.aio
 
+from latent.types import Document, ScrollResult
 from latent.v1 import latent_pb2_grpc as pb_grpc
 
 ChannelT = TypeVar("ChannelT", grpc.Channel, grpc.aio.Channel)
@@ -33,9 +35,44 @@ class ClientBase(Generic[ChannelT]):
         self._models = pb_grpc.ModelsStub(channel)
         self._embeddings = pb_grpc.EmbeddingsStub(channel)
         self._arithmetic = pb_grpc.ArithmeticStub(channel)
+        self._collections = pb_grpc.CollectionsStub(channel)
 
     def _deadline(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(target={self.target!r}, timeout={self.timeout!r})"
+
+
+class DocumentScroll(Generic[ChannelT]):
+    """Every document of a Scroll, in id order, fetched a page (one RPC) at a time as the
+    iteration goes: ``for`` over one from :meth:`Client.scroll`, ``async for`` over one
+    from ``AsyncClient.scroll``. Each iteration starts again from the first page.
+
+    Typed by the client's channel, so that one source serves both clients (the asyncio
+    client is generated from the blocking one): ``DocumentScroll[grpc.Channel]`` is an
+    iterable, ``DocumentScroll[grpc.aio.Channel]`` an async iterable.
+    """
+
+    def __init__(self, fetch: Callable[..., Any]) -> None:
+        # fetch(page_token=...) -> ScrollResult (blocking), or an awaitable of one (asyncio)
+        self._fetch = fetch
+
+    def __iter__(self: DocumentScroll[grpc.Channel]) -> Iterator[Document]:
+        token = ""
+        while True:
+            page: ScrollResult = self._fetch(page_token=token)
+            yield from page.documents
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def __aiter__(self: DocumentScroll[grpc.aio.Channel]) -> AsyncIterator[Document]:
+        token = ""
+        while True:
+            page: ScrollResult = await self._fetch(page_token=token)
+            for document in page.documents:
+                yield document
+            token = page.next_page_token
+            if not token:
+                return

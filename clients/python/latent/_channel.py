@@ -15,7 +15,12 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0  # seconds: the deadline of a call unless the caller gives one
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-SERVICES = ("latent.v1.Models", "latent.v1.Embeddings", "latent.v1.Arithmetic")
+SERVICES = (
+    "latent.v1.Models",
+    "latent.v1.Embeddings",
+    "latent.v1.Arithmetic",
+    "latent.v1.Collections",
+)
 
 # Retry UNAVAILABLE (server restarting, not ready, connection refused) in gRPC core, so
 # that every call of every client gets it without a retry loop of our own.

@@ -8,25 +8,36 @@ fields, and the zero value of the others), so that the server's default applies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from numbers import Real
 from typing import Any, TypeAlias, TypeGuard, cast
 
 import numpy as np
 import numpy.typing as npt
+from google.protobuf import json_format, struct_pb2
 
+from latent.errors import LatentError
 from latent.types import (
     AnalogyResult,
+    CollectionInfo,
+    Document,
     DoesntMatchResult,
     EncodeResult,
+    GetResult,
+    Hit,
     IndexState,
     InterpolateResult,
     InterpolationPoint,
+    Metric,
     ModelInfo,
     ModelKind,
     NearestResult,
     Neighbor,
     ResolvedTerm,
+    ScrollResult,
+    SearchQuery,
+    SearchResult,
     SimilarityResult,
     Term,
     Text,
@@ -37,6 +48,10 @@ from latent.v1 import latent_pb2 as pb
 TermLike: TypeAlias = str | Text | Term | npt.NDArray[Any] | Sequence[float]
 # One term, or several terms that the server combines.
 TermsLike: TypeAlias = TermLike | Sequence[TermLike]
+# A filter on metadata: the dict form of :func:`filter_message`, or the message itself.
+FilterLike: TypeAlias = Mapping[str, Any] | pb.Filter
+# A document to upsert: latent.Document, or a dict with its fields.
+DocumentLike: TypeAlias = Document | Mapping[str, Any]
 
 # ---------------------------------------------------------------------------
 # Terms
@@ -337,4 +352,376 @@ def doesnt_match_result(resp: pb.DoesntMatchResponse) -> DoesntMatchResult:
         key=resp.key,
         score=resp.score,
         terms=[resolved(r) for r in resp.terms],
+    )
+
+
+# ---------------------------------------------------------------------------
+# Collections: metadata values, filters, documents, queries
+
+_METRICS: dict[str, pb.Metric] = {"cosine": pb.COSINE, "dot": pb.DOT, "l2": pb.L2}
+_METRIC_NAMES: dict[int, Metric] = {pb.COSINE: "cosine", pb.DOT: "dot", pb.L2: "l2"}
+_RANGE = ("gt", "gte", "lt", "lte")
+_TESTS = (*_RANGE, "in", "exists")
+_GROUPS = ("all", "any", "none")
+_DOCUMENT_FIELDS = ("id", "text", "vector", "metadata")
+# Whole numbers up to this size come back from the wire (a double) as int.
+_EXACT_INTS = 2**53
+
+
+def metric(name: str | None) -> pb.Metric | None:
+    if name is None:
+        return None
+    try:
+        return _METRICS[name.lower()]
+    except KeyError:
+        raise ValueError(f"metric must be 'cosine', 'dot' or 'l2', not {name!r}") from None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python values, for a Struct."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def struct(values: Mapping[str, Any], field: str) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    for key, value in values.items():
+        try:
+            message.update({key: _plain(value)})
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{field}[{key!r}]: {error}") from None
+    return message
+
+
+def _unwire(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT_INTS:
+        return int(value)
+    if isinstance(value, list):
+        return [_unwire(v) for v in value]
+    return value
+
+
+def metadata(message: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a dict; whole numbers as int (the wire carries every number as a double)."""
+    return {k: _unwire(v) for k, v in json_format.MessageToDict(message).items()}
+
+
+def _value(value: Any, where: str) -> struct_pb2.Value:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return struct_pb2.Value(bool_value=value)
+    if isinstance(value, Real):
+        return struct_pb2.Value(number_value=float(value))
+    if isinstance(value, str):
+        return struct_pb2.Value(string_value=value)
+    raise TypeError(f"{where}: expected a str, number or bool, not {type(value).__name__}")
+
+
+def _tests(key: str, test: Any) -> list[pb.Filter]:
+    """The conditions of one ``key: test`` item of the dict form."""
+    where = f"filter[{key!r}]"
+    if not isinstance(test, Mapping):
+        if test is None:
+            raise ValueError(f"{where}: None is not a value; use {{'exists': False}}")
+        if isinstance(test, list | tuple | set):
+            raise ValueError(f"{where}: to match any of several values use {{'in': [...]}}")
+        return [pb.Filter(condition=pb.Condition(key=key, equals=_value(test, where)))]
+    unknown = [op for op in test if op not in _TESTS]
+    if unknown or not test:
+        raise ValueError(
+            f"{where}: unknown test {unknown[0]!r}; tests: {', '.join(_TESTS)}"
+            if unknown
+            else f"{where}: an empty test; give one of {', '.join(_TESTS)}"
+        )
+    out = []
+    bounds = {op: test[op] for op in _RANGE if op in test}
+    if bounds:
+        for op, bound in bounds.items():
+            if isinstance(bound, bool) or not isinstance(_plain(bound), Real):
+                raise TypeError(f"{where}[{op!r}]: expected a number, not {type(bound).__name__}")
+        numbers = {op: float(_plain(b)) for op, b in bounds.items()}
+        out.append(pb.Filter(condition=pb.Condition(key=key, range=pb.Range(**numbers))))
+    if "in" in test:
+        values = test["in"]
+        if isinstance(values, str) or not isinstance(values, Iterable):
+            raise TypeError(f"{where}['in']: expected a list of values")
+        condition = pb.Condition(key=key)
+        # `in` is a Python keyword: the field is reached with getattr.
+        getattr(condition, "in").CopyFrom(
+            struct_pb2.ListValue(
+                values=[_value(v, f"{where}['in'][{i}]") for i, v in enumerate(values)]
+            )
+        )
+        out.append(pb.Filter(condition=condition))
+    if "exists" in test:
+        if not isinstance(test["exists"], bool):
+            raise TypeError(f"{where}['exists']: expected True or False")
+        out.append(pb.Filter(condition=pb.Condition(key=key, exists=test["exists"])))
+    return out
+
+
+def filter_message(value: FilterLike | None) -> pb.Filter | None:
+    """A filter in its dict form as a message (None: no filter).
+
+    Each item of the dict is one test, and all of them must hold:
+
+    * ``{"lang": "en"}``: equals (on a list of strings: contains);
+    * ``{"year": {"gte": 2020, "lt": 2024}}``: a range (``gt``, ``gte``, ``lt``, ``lte``);
+    * ``{"tag": {"in": ["a", "b"]}}``: equals one of these;
+    * ``{"lang": {"exists": True}}``: the key is present (False: absent);
+    * ``{"all": [f, ...]}``, ``{"any": [f, ...]}``, ``{"none": [f, ...]}``: every one, at
+      least one, not one of other filters in this form. A list value makes these keys
+      combinators; ``{"all": "x"}`` is a test on the metadata key ``all``.
+
+    A ``latent.v1`` ``Filter`` message passes through as it is.
+    """
+    if value is None or isinstance(value, pb.Filter):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"a filter is a dict, not {type(value).__name__}")
+    tests: list[pb.Filter] = []
+    groups: dict[str, list[pb.Filter]] = {}
+    for key, test in value.items():
+        if key in _GROUPS and isinstance(test, list | tuple):
+            groups[key] = [_sub_filter(f, f"filter[{key!r}][{i}]") for i, f in enumerate(test)]
+        else:
+            tests.extend(_tests(key, test))
+    if len(tests) == 1 and not groups:
+        return tests[0]
+    return pb.Filter(
+        all=[*tests, *groups.get("all", [])], any=groups.get("any"), none=groups.get("none")
+    )
+
+
+def _sub_filter(value: Any, where: str) -> pb.Filter:
+    if not isinstance(value, Mapping | pb.Filter):
+        raise TypeError(f"{where}: a filter is a dict, not {type(value).__name__}")
+    message = filter_message(value)
+    assert message is not None
+    return message
+
+
+def document(value: DocumentLike, where: str = "document") -> pb.Document:
+    """A document to upsert: ``latent.Document`` or a dict of its fields."""
+    if isinstance(value, Document):
+        fields: Mapping[str, Any] = {
+            "id": value.id,
+            "text": value.text,
+            "vector": value.vector,
+            "metadata": value.metadata,
+        }
+    elif isinstance(value, Mapping):
+        unknown = [k for k in value if k not in _DOCUMENT_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown field {unknown[0]!r}; a document has "
+                f"{', '.join(_DOCUMENT_FIELDS)} (put other values in metadata)"
+            )
+        fields = value
+    else:
+        raise TypeError(
+            f"{where}: a document is a dict or latent.Document, not {type(value).__name__}"
+        )
+    doc_id = fields.get("id")
+    if not isinstance(doc_id, str):
+        raise TypeError(f"{where}.id: expected a str, not {type(doc_id).__name__}")
+    message = pb.Document(id=doc_id, text=fields.get("text") or "")
+    if fields.get("vector") is not None:
+        message.vector.CopyFrom(_vector(fields["vector"]))
+    if fields.get("metadata"):
+        message.metadata.CopyFrom(struct(fields["metadata"], f"{where}.metadata"))
+    return message
+
+
+def document_batches(
+    documents: Iterable[DocumentLike], size: int
+) -> Iterator[tuple[int, list[pb.Document]]]:
+    """``(offset, messages)`` of at most ``size`` documents each, converted as they go."""
+    if size < 1:
+        raise ValueError(f"batch_size must be 1 or more, got {size}")
+    batch: list[pb.Document] = []
+    start = 0
+    for i, value in enumerate(documents):
+        batch.append(document(value, f"documents[{i}]"))
+        if len(batch) == size:
+            yield start, batch
+            start, batch = start + size, []
+    if batch:
+        yield start, batch
+
+
+_DOCUMENT_INDEX = re.compile(r"documents\[(\d+)\]")
+
+
+def upsert_error(error: LatentError, offset: int) -> LatentError:
+    """A failed Upsert of the batch at ``offset``: the server numbers documents within its
+    request; this numbers them within the caller's documents, and says that the earlier
+    batches were written (each request is all or nothing, not the whole upsert)."""
+    if offset == 0:
+        return error
+    message = _DOCUMENT_INDEX.sub(lambda m: f"documents[{int(m[1]) + offset}]", error.message)
+    written = "the first document was" if offset == 1 else f"the first {offset} documents were"
+    message += f" ({written} upserted by earlier requests)"
+    return type(error)(error.code, message)
+
+
+def search_query(
+    query: TermLike | None, positive: TermsLike = (), negative: TermsLike = ()
+) -> pb.SearchQuery:
+    """``query``: a ``str`` or :class:`Text` is a text, a vector is a vector, and
+    ``Term(key=id)`` is a stored document. In ``positive`` and ``negative`` a ``str`` is a
+    document id (a key of the collection), as in ``analogy``."""
+    message = pb.SearchQuery(positive=terms(positive), negative=terms(negative))
+    if query is None:
+        return message
+    if isinstance(query, str | Text):
+        message.text = query if isinstance(query, str) else query.text
+    elif isinstance(query, Term):
+        if query.weight is not None:
+            raise ValueError("a search query has no weight; give weighted terms in positive=")
+        if query.key is not None:
+            message.id = query.key
+        elif query.text is not None:
+            message.text = query.text
+        elif query.vector is not None:
+            message.vector.CopyFrom(_vector(query.vector))
+    elif _is_vector(query):
+        message.vector.CopyFrom(_vector(query))
+    else:
+        raise TypeError(
+            "a query is a str (text), latent.Text, latent.Term or a vector, "
+            f"not {type(query).__name__}"
+        )
+    return message
+
+
+def batch_query(value: SearchQuery | TermLike) -> pb.SearchQuery:
+    if isinstance(value, SearchQuery):
+        return search_query(value.query, value.positive, value.negative)
+    return search_query(value)
+
+
+def create_collection_request(
+    name: str,
+    model: str | None,
+    dimension: int | None,
+    metric_name: str | None,
+    m: int | None,
+    ef_construction: int | None,
+    exist_ok: bool,
+) -> pb.CreateCollectionRequest:
+    return pb.CreateCollectionRequest(
+        name=name,
+        model=model,
+        dimension=dimension,
+        metric=metric(metric_name),
+        hnsw=pb.HnswConfig(m=m, ef_construction=ef_construction),
+        exist_ok=exist_ok,
+    )
+
+
+def search_request(
+    collection: str,
+    query: pb.SearchQuery,
+    k: int | None,
+    filter: FilterLike | None,
+    query_options: pb.QueryOptions,
+    with_text: bool,
+    with_metadata: bool,
+    with_vector: bool,
+    score_threshold: float | None,
+) -> pb.SearchRequest:
+    return pb.SearchRequest(
+        collection=collection,
+        query=query,
+        k=k,
+        filter=filter_message(filter),
+        options=query_options,
+        with_text=with_text,
+        with_metadata=with_metadata,
+        with_vector=with_vector,
+        score_threshold=score_threshold,
+    )
+
+
+def batch_search_request(
+    collection: str,
+    queries: Sequence[SearchQuery | TermLike],
+    k: int | None,
+    filter: FilterLike | None,
+    query_options: pb.QueryOptions,
+    with_text: bool,
+    with_metadata: bool,
+    with_vector: bool,
+    score_threshold: float | None,
+) -> pb.BatchSearchRequest:
+    if isinstance(queries, str):
+        raise TypeError("batch_search takes a sequence of queries, not a str")
+    return pb.BatchSearchRequest(
+        collection=collection,
+        queries=[batch_query(q) for q in queries],
+        k=k,
+        filter=filter_message(filter),
+        options=query_options,
+        with_text=with_text,
+        with_metadata=with_metadata,
+        with_vector=with_vector,
+        score_threshold=score_threshold,
+    )
+
+
+def collection_info(m: pb.CollectionInfo) -> CollectionInfo:
+    return CollectionInfo(
+        name=m.name,
+        model=m.model,
+        dimension=m.dimension,
+        metric=_METRIC_NAMES.get(m.metric, "cosine"),
+        m=m.hnsw.m,
+        ef_construction=m.hnsw.ef_construction,
+        count=m.count,
+        index_state=index_state(m.index_state),
+        disk_bytes=m.disk_bytes,
+    )
+
+
+def document_result(m: pb.Document) -> Document:
+    return Document(
+        id=m.id,
+        text=m.text,
+        vector=vector(m.vector) if m.HasField("vector") else None,
+        metadata=metadata(m.metadata),
+    )
+
+
+def get_result(resp: pb.GetResponse) -> GetResult:
+    return GetResult(
+        documents=[document_result(d) for d in resp.documents], missing=list(resp.missing)
+    )
+
+
+def scroll_result(resp: pb.ScrollResponse) -> ScrollResult:
+    return ScrollResult(
+        documents=[document_result(d) for d in resp.documents],
+        next_page_token=resp.next_page_token,
+    )
+
+
+def hit(m: pb.Hit) -> Hit:
+    return Hit(
+        id=m.id,
+        score=m.score,
+        text=m.text,
+        metadata=metadata(m.metadata),
+        vector=vector(m.vector) if m.HasField("vector") else None,
+    )
+
+
+def search_result(resp: pb.SearchResponse) -> SearchResult:
+    return SearchResult(
+        collection=resp.collection,
+        hits=[hit(h) for h in resp.hits],
+        searched_with=index_state(resp.searched_with),
     )

@@ -12,7 +12,8 @@ the generator.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence, Sized
 from types import TracebackType
 from typing import Any, Self
 
@@ -21,19 +22,25 @@ import numpy as np
 import numpy.typing as npt
 
 from latent import _convert as cv
-from latent._base import ClientBase
+from latent._base import ClientBase, DocumentScroll
 from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, channel_options
-from latent._convert import TermLike, TermsLike
-from latent.errors import from_rpc_error
+from latent._convert import DocumentLike, FilterLike, TermLike, TermsLike
+from latent.errors import LatentError, from_rpc_error
 from latent.types import (
     AnalogyMethod,
     AnalogyResult,
+    CollectionInfo,
     DoesntMatchResult,
     EncodeResult,
+    GetResult,
     InterpolateResult,
     InterpolationPath,
+    Metric,
     ModelInfo,
     NearestResult,
+    ScrollResult,
+    SearchQuery,
+    SearchResult,
     SimilarityResult,
 )
 from latent.v1 import latent_pb2 as pb
@@ -42,6 +49,8 @@ __all__ = [
     "DEFAULT_TARGET",
     "DEFAULT_TIMEOUT",
     "Client",
+    "DocumentLike",
+    "FilterLike",
     "TermLike",
     "TermsLike",
     "channel_options",
@@ -271,3 +280,291 @@ class Client(ClientBase[grpc.Channel]):
         """The term furthest from the mean of all of them."""
         request = cv.doesnt_match_request(terms, space)
         return cv.doesnt_match_result(self._call(self._arithmetic.DoesntMatch, request, timeout))
+
+    # Collections
+
+    def create_collection(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        dimension: int | None = None,
+        metric: Metric | None = None,
+        m: int | None = None,
+        ef_construction: int | None = None,
+        exist_ok: bool = False,
+        timeout: float | None = None,
+    ) -> CollectionInfo:
+        """Create a collection: of texts encoded by ``model`` (a loaded sentence model), or
+        of your own vectors of ``dimension`` (no model).
+
+        ``metric`` is ``"cosine"`` (the default), ``"dot"`` or ``"l2"``; ``m`` and
+        ``ef_construction`` (HNSW) left at None take the server's defaults. An existing
+        collection raises :class:`latent.AlreadyExists`, unless ``exist_ok`` and its
+        settings are the same.
+        """
+        request = cv.create_collection_request(
+            name, model, dimension, metric, m, ef_construction, exist_ok
+        )
+        resp = self._call(self._collections.CreateCollection, request, timeout)
+        return cv.collection_info(resp)
+
+    def get_collection(self, name: str, *, timeout: float | None = None) -> CollectionInfo:
+        """A collection's settings, document count, index state and size on disk."""
+        request = pb.GetCollectionRequest(name=name)
+        return cv.collection_info(self._call(self._collections.GetCollection, request, timeout))
+
+    def list_collections(self, *, timeout: float | None = None) -> list[CollectionInfo]:
+        """Every collection on the server."""
+        request = pb.ListCollectionsRequest()
+        resp = self._call(self._collections.ListCollections, request, timeout)
+        return [cv.collection_info(c) for c in resp.collections]
+
+    def delete_collection(self, name: str, *, timeout: float | None = None) -> None:
+        """Delete a collection and everything in it."""
+        request = pb.DeleteCollectionRequest(name=name)
+        self._call(self._collections.DeleteCollection, request, timeout)
+
+    def upsert(
+        self,
+        collection: str,
+        documents: Iterable[DocumentLike],
+        *,
+        batch_size: int = 256,
+        progress: Callable[[int, int | None], object] | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """Add or replace documents; returns how many were upserted.
+
+        Each document is a :class:`latent.Document` or a dict with its fields: ``id``,
+        and ``text`` (encoded by the collection's model) or ``vector`` (your own), and
+        ``metadata``, a dict of strings, numbers, bools and lists of strings. An existing
+        id is replaced.
+
+        ``documents`` may be any iterable (a generator too): it is sent in requests of
+        ``batch_size`` documents, each all or nothing, and ``timeout`` applies to each.
+        ``progress(done, total)`` is called after each request (``total`` is None when
+        ``documents`` has no length). If a request fails, the batches before it stay
+        written: the error names the failing document by its place in ``documents``.
+        """
+        total = len(documents) if isinstance(documents, Sized) else None
+        done = 0
+        for offset, batch in cv.document_batches(documents, batch_size):
+            request = pb.UpsertRequest(collection=collection, documents=batch)
+            try:
+                resp = self._call(self._collections.Upsert, request, timeout)
+            except LatentError as error:
+                raise cv.upsert_error(error, offset) from error
+            done += resp.upserted
+            if progress is not None:
+                progress(offset + len(batch), total)
+        return done
+
+    def get(
+        self,
+        collection: str,
+        ids: Sequence[str],
+        *,
+        with_vector: bool = False,
+        timeout: float | None = None,
+    ) -> GetResult:
+        """Documents by id: those found, in the order asked, and the ids not found."""
+        if isinstance(ids, str):
+            ids = [ids]
+        request = pb.GetRequest(collection=collection, ids=ids, with_vector=with_vector)
+        return cv.get_result(self._call(self._collections.Get, request, timeout))
+
+    def delete(
+        self,
+        collection: str,
+        ids: Sequence[str] | None = None,
+        *,
+        filter: FilterLike | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """Delete documents by id, or those that match ``filter`` (both given: both must
+        hold); returns how many were deleted. See :meth:`search` for the filter form."""
+        if isinstance(ids, str):
+            ids = [ids]
+        request = pb.DeleteRequest(
+            collection=collection, ids=ids or (), filter=cv.filter_message(filter)
+        )
+        resp = self._call(self._collections.Delete, request, timeout)
+        return int(resp.deleted)
+
+    def count(
+        self,
+        collection: str,
+        *,
+        filter: FilterLike | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """How many documents (that match ``filter``) the collection holds."""
+        request = pb.CountRequest(collection=collection, filter=cv.filter_message(filter))
+        return int(self._call(self._collections.Count, request, timeout).count)
+
+    def scroll_page(
+        self,
+        collection: str,
+        *,
+        filter: FilterLike | None = None,
+        page_token: str = "",
+        limit: int | None = None,
+        with_vector: bool = False,
+        timeout: float | None = None,
+    ) -> ScrollResult:
+        """One page of documents in id order, from ``page_token`` ("" for the first);
+        pass the result's ``next_page_token`` for the next ("" after the last).
+        ``limit`` (documents a page) left at None takes the server's default."""
+        request = pb.ScrollRequest(
+            collection=collection,
+            filter=cv.filter_message(filter),
+            page_token=page_token,
+            limit=limit,
+            with_vector=with_vector,
+        )
+        return cv.scroll_result(self._call(self._collections.Scroll, request, timeout))
+
+    def scroll(
+        self,
+        collection: str,
+        *,
+        filter: FilterLike | None = None,
+        limit: int | None = None,
+        with_vector: bool = False,
+        timeout: float | None = None,
+    ) -> DocumentScroll[grpc.Channel]:
+        """Every document (that matches ``filter``), in id order: iterate the result. Pages
+        of ``limit`` documents are fetched as the iteration goes, one RPC each (see
+        :meth:`scroll_page`), and ``timeout`` applies to each."""
+        return DocumentScroll(
+            functools.partial(
+                self.scroll_page,
+                collection,
+                filter=cv.filter_message(filter),
+                limit=limit,
+                with_vector=with_vector,
+                timeout=timeout,
+            )
+        )
+
+    def search(
+        self,
+        collection: str,
+        query: TermLike | None = None,
+        *,
+        k: int | None = None,
+        filter: FilterLike | None = None,
+        positive: TermsLike = (),
+        negative: TermsLike = (),
+        exact: bool = False,
+        ef: int | None = None,
+        include_inputs: bool = False,
+        with_text: bool = True,
+        with_metadata: bool = True,
+        with_vector: bool = False,
+        score_threshold: float | None = None,
+        timeout: float | None = None,
+    ) -> SearchResult:
+        """The ``k`` documents closest to ``query`` (and ``positive``, away from
+        ``negative``), best first.
+
+        ``query`` is a text (``str`` or :class:`latent.Text`), a vector, or a stored
+        document (``latent.Term(key=id)``). ``positive`` and ``negative`` are terms as in
+        :meth:`analogy`, where a ``str`` is a document id and ``latent.Text`` a text.
+
+        ``filter`` keeps the documents whose metadata matches; each item must hold:
+        ``{"lang": "en"}`` (equals; on a list of strings: contains),
+        ``{"year": {"gte": 2020, "lt": 2024}}`` (range: gt, gte, lt, lte),
+        ``{"tag": {"in": ["a", "b"]}}`` (one of), ``{"lang": {"exists": True}}``, and
+        ``{"all": [...]}``, ``{"any": [...]}``, ``{"none": [...]}`` of such dicts.
+
+        ``k`` left at None takes the server's default; ``score_threshold`` keeps only
+        hits that score at least that much. Documents given as terms (by id) are left
+        out of the hits unless ``include_inputs``. The hits carry their text and
+        metadata unless ``with_text`` or ``with_metadata`` is False, and their vector
+        with ``with_vector``.
+        """
+        request = cv.search_request(
+            collection,
+            cv.search_query(query, positive, negative),
+            k,
+            filter,
+            cv.options(exact, ef, None, include_inputs),
+            with_text,
+            with_metadata,
+            with_vector,
+            score_threshold,
+        )
+        return cv.search_result(self._call(self._collections.Search, request, timeout))
+
+    def recommend(
+        self,
+        collection: str,
+        positive: TermsLike,
+        negative: TermsLike = (),
+        *,
+        k: int | None = None,
+        filter: FilterLike | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        include_inputs: bool = False,
+        with_text: bool = True,
+        with_metadata: bool = True,
+        with_vector: bool = False,
+        score_threshold: float | None = None,
+        timeout: float | None = None,
+    ) -> SearchResult:
+        """Documents like ``positive`` and unlike ``negative``: ``recommend("docs",
+        ["doc-1", "doc-7"], ["doc-3"])``. A ``str`` is a document id; texts are
+        :class:`latent.Text`. Otherwise as :meth:`search`: the given documents are left
+        out of the hits unless ``include_inputs``."""
+        return self.search(
+            collection,
+            None,
+            k=k,
+            filter=filter,
+            positive=positive,
+            negative=negative,
+            exact=exact,
+            ef=ef,
+            include_inputs=include_inputs,
+            with_text=with_text,
+            with_metadata=with_metadata,
+            with_vector=with_vector,
+            score_threshold=score_threshold,
+            timeout=timeout,
+        )
+
+    def batch_search(
+        self,
+        collection: str,
+        queries: Sequence[SearchQuery | TermLike],
+        *,
+        k: int | None = None,
+        filter: FilterLike | None = None,
+        exact: bool = False,
+        ef: int | None = None,
+        include_inputs: bool = False,
+        with_text: bool = True,
+        with_metadata: bool = True,
+        with_vector: bool = False,
+        score_threshold: float | None = None,
+        timeout: float | None = None,
+    ) -> list[SearchResult]:
+        """Many searches in one RPC, with the same options; one result per query, in
+        order. Each query is what :meth:`search` takes as ``query``, or a
+        :class:`latent.SearchQuery` with positive and negative terms."""
+        request = cv.batch_search_request(
+            collection,
+            queries,
+            k,
+            filter,
+            cv.options(exact, ef, None, include_inputs),
+            with_text,
+            with_metadata,
+            with_vector,
+            score_threshold,
+        )
+        resp = self._call(self._collections.BatchSearch, request, timeout)
+        return [cv.search_result(r) for r in resp.results]

@@ -31,7 +31,11 @@ class LatentError(Exception):
 
 
 class NotFound(LatentError):
-    """A key, model or space does not exist (NOT_FOUND)."""
+    """A key, model, space, collection or document does not exist (NOT_FOUND)."""
+
+
+class AlreadyExists(LatentError):
+    """What a call would create exists already, e.g. a collection (ALREADY_EXISTS)."""
 
 
 class InvalidArgument(LatentError):
@@ -84,6 +88,7 @@ class Internal(LatentError):
 # Keyed by StatusCode.name so that this module needs no grpc import.
 _BY_CODE: dict[str, type[LatentError]] = {
     "NOT_FOUND": NotFound,
+    "ALREADY_EXISTS": AlreadyExists,
     "INVALID_ARGUMENT": InvalidArgument,
     "FAILED_PRECONDITION": FailedPrecondition,
     "UNAVAILABLE": Unavailable,

@@ -1,10 +1,12 @@
 """Plain values the client takes and returns: term wrappers and frozen result dataclasses.
 
 Names follow the wire: RPC ``Foo`` returns ``FooResult`` (from ``FooResponse``); the
-responses that are only a list (ListModels, BatchAnalogy, BatchNearest) come back as a
-list of their items; any other dataclass is named after its message (``ModelInfo``,
-``Neighbor``, ``ResolvedTerm``, ``InterpolationPoint``, ``Term``). ``Text`` is the
-client's own shorthand for ``Term(text=...)``.
+responses that are only a list (ListModels, BatchAnalogy, BatchNearest, ListCollections,
+BatchSearch) come back as a list of their items, and those that are only a number
+(Upsert, Delete, Count) as that number; any other dataclass is named after its message
+(``ModelInfo``, ``Neighbor``, ``ResolvedTerm``, ``InterpolationPoint``, ``Term``,
+``CollectionInfo``, ``Document``, ``Hit``, ``SearchQuery``). ``Text`` is the client's own
+shorthand for ``Term(text=...)``.
 
 Kept free of grpc and numpy imports so that ``import latent`` stays fast; numpy appears
 only in annotations.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from latent._convert import TermLike, TermsLike
 
     FloatArray: TypeAlias = npt.NDArray[np.float32]
 
@@ -26,6 +30,7 @@ ModelKind: TypeAlias = Literal["word", "sentence", "unspecified"]
 IndexState: TypeAlias = Literal["exact", "building", "hnsw"]
 AnalogyMethod: TypeAlias = Literal["cosadd", "cosmul"]
 InterpolationPath: TypeAlias = Literal["lerp", "slerp"]
+Metric: TypeAlias = Literal["cosine", "dot", "l2"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +176,94 @@ class DoesntMatchResult:
     key: str
     score: float
     terms: list[ResolvedTerm]
+
+
+# ---------------------------------------------------------------------------
+# Collections
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """A collection's settings and state (CreateCollection, GetCollection, ListCollections)."""
+
+    name: str
+    model: str  # the sentence model that encodes its texts; "" for your own vectors
+    dimension: int
+    metric: Metric
+    m: int  # HNSW graph degree
+    ef_construction: int  # HNSW build breadth
+    count: int  # documents
+    index_state: IndexState | None
+    disk_bytes: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Document:
+    """One document of a collection: its id, text, vector and metadata.
+
+    To upsert, give ``text`` (encoded by the collection's model) or ``vector`` (any
+    sequence of floats, or a numpy array), or both. Metadata values are strings,
+    numbers, bools and lists of strings. Read back (Get, Scroll), ``vector`` is a
+    float32 array when asked for (``with_vector=True``), else None; numbers travel as
+    doubles, and whole numbers come back as ``int``.
+    """
+
+    id: str
+    text: str = ""
+    vector: FloatArray | Sequence[float] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GetResult:
+    """Get: the documents found, in the order asked, and the ids not found."""
+
+    documents: list[Document]
+    missing: list[str]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScrollResult:
+    """One page of Scroll, in id order; ``next_page_token`` is "" after the last page."""
+
+    documents: list[Document]
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SearchQuery:
+    """One query of ``batch_search``: what to search for, plus Recommend's terms.
+
+    ``query`` is a text (a ``str`` or :class:`Text`), a vector, or a stored document
+    (``Term(key=id)``); ``positive`` and ``negative`` are terms as in ``analogy``, where a
+    ``str`` is a document id and :class:`Text` a text. At least one term in all.
+    """
+
+    query: TermLike | None = None
+    positive: TermsLike = ()
+    negative: TermsLike = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Hit:
+    """One search result: a document's id and score, with what was asked for of it."""
+
+    id: str
+    score: float  # by the collection's metric: cosine, dot product, or minus L2 distance
+    text: str
+    metadata: dict[str, Any]
+    vector: FloatArray | None  # with_vector=True only
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SearchResult:
+    """Search (and each query of BatchSearch): hits best first."""
+
+    collection: str
+    hits: list[Hit]
+    searched_with: IndexState | None
+
+    @property
+    def ids(self) -> list[str]:
+        """The hits' ids, best first."""
+        return [h.id for h in self.hits]

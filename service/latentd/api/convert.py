@@ -11,9 +11,21 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import numpy as np
+from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import Message
 
 from latent.v1 import latent_pb2 as pb
+from latentd.core.documents import (
+    CollectionInfo,
+    Condition,
+    Document,
+    Filter,
+    Hit,
+    Metric,
+    Range,
+    SearchHits,
+    SearchQuery,
+)
 from latentd.core.errors import invalid
 from latentd.core.registry import Registry
 from latentd.core.types import (
@@ -41,6 +53,12 @@ INDEX_STATE = {
     IndexState.HNSW: pb.HNSW,
 }
 MODEL_KIND = {"word": pb.WORD, "sentence": pb.SENTENCE}
+METRIC: dict[int, Metric] = {pb.COSINE: Metric.COSINE, pb.DOT: Metric.DOT, pb.L2: Metric.L2}
+METRIC_OUT: dict[Metric, pb.Metric] = {
+    Metric.COSINE: pb.COSINE,
+    Metric.DOT: pb.DOT,
+    Metric.L2: pb.L2,
+}
 
 
 # -- pieces -----------------------------------------------------------------------------
@@ -280,3 +298,258 @@ def doesnt_match_response(space: str, result: DoesntMatchResult) -> pb.DoesntMat
         score=result.score,
         terms=resolved_list(result.terms),
     )
+
+
+# -- Collections: pieces ----------------------------------------------------------------
+
+
+def metadata(message: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a dict. Struct numbers are doubles: 2020 arrives as 2020.0."""
+    return json_format.MessageToDict(message)
+
+
+def struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(values)  # ints as the core keeps them; the wire makes them doubles
+    return message
+
+
+def document(message: pb.Document) -> Document:
+    return Document(
+        id=message.id,
+        text=message.text,
+        vector=np.asarray(message.vector.values, dtype=np.float32)
+        if message.HasField("vector")
+        else None,
+        metadata=metadata(message.metadata),
+    )
+
+
+def document_message(doc: Document) -> pb.Document:
+    message = pb.Document(id=doc.id, text=doc.text, metadata=struct(doc.metadata))
+    if doc.vector is not None:
+        message.vector.CopyFrom(vector(doc.vector))
+    return message
+
+
+def _scalar(value: struct_pb2.Value, field: str) -> str | float | bool:
+    which = value.WhichOneof("kind")
+    if which == "string_value":
+        return value.string_value
+    if which == "number_value":
+        return value.number_value
+    if which == "bool_value":
+        return value.bool_value
+    raise invalid(field, f"expected a string, number or bool, got {which or 'nothing'}")
+
+
+def condition(message: pb.Condition, field: str) -> Condition:
+    which = message.WhichOneof("test")
+    if which is None:
+        raise invalid(field, "no test: set one of equals, in, range or exists")
+    if not message.key:
+        raise invalid(f"{field}.key", "empty: name a metadata key")
+    if which == "equals":
+        return Condition(message.key, equals=_scalar(message.equals, f"{field}.equals"))
+    if which == "in":
+        values = getattr(message, "in").values
+        return Condition(
+            message.key,
+            any_of=tuple(_scalar(v, f"{field}.in[{i}]") for i, v in enumerate(values)),
+        )
+    if which == "range":
+        return Condition(message.key, range=Range(**given(message.range, "gt", "gte", "lt", "lte")))
+    return Condition(message.key, exists=message.exists)
+
+
+def _filter(message: pb.Filter, field: str) -> Filter:
+    def group(name: str) -> tuple[Filter, ...]:
+        return tuple(
+            _filter(f, f"{field}.{name}[{i}]") for i, f in enumerate(getattr(message, name))
+        )
+
+    return Filter(
+        condition=condition(message.condition, f"{field}.condition")
+        if message.HasField("condition")
+        else None,
+        all=group("all"),
+        any=group("any"),
+        none=group("none"),
+    )
+
+
+def filter_of(message: Message, field: str = "filter") -> Filter | None:
+    """The request's filter; an unset or empty Filter message means no filter."""
+    if not message.HasField(field):
+        return None
+    value: pb.Filter = getattr(message, field)
+    if value.ByteSize() == 0:
+        return None
+    return _filter(value, field)
+
+
+def metric(value: int) -> Metric:
+    return enum_value(value, METRIC, "metric", pb.Metric)
+
+
+def query_term(message: pb.SearchQuery) -> Term | None:
+    """The query of a SearchQuery as a term: a stored document's id is a key."""
+    which = message.WhichOneof("query")
+    if which == "id":
+        return Term(key=message.id)
+    if which == "text":
+        return Term(text=message.text)
+    if which == "vector":
+        return Term(vector=np.asarray(message.vector.values, dtype=np.float32))
+    return None  # positive terms alone (Recommend); the core checks that some term is given
+
+
+def search_query(message: pb.SearchQuery) -> SearchQuery:
+    return SearchQuery(
+        query=query_term(message),
+        positive=tuple(terms(message.positive)),
+        negative=tuple(terms(message.negative)),
+    )
+
+
+def hit(item: Hit) -> pb.Hit:
+    message = pb.Hit(id=item.id, score=item.score, text=item.text, metadata=struct(item.metadata))
+    if item.vector is not None:
+        message.vector.CopyFrom(vector(item.vector))
+    return message
+
+
+# -- Collections: managing them ---------------------------------------------------------
+
+
+def create_collection_args(request: pb.CreateCollectionRequest) -> Args:
+    return dict(
+        name=request.name,
+        model=request.model,
+        dimension=request.dimension,
+        metric=metric(request.metric),
+        exist_ok=request.exist_ok,
+        **given(request.hnsw, "m", "ef_construction"),
+    )
+
+
+def collection_info(info: CollectionInfo) -> pb.CollectionInfo:
+    settings = info.settings
+    return pb.CollectionInfo(
+        name=settings.name,
+        model=settings.model,
+        dimension=settings.dimension,
+        metric=METRIC_OUT[settings.metric],
+        hnsw=pb.HnswConfig(m=settings.m, ef_construction=settings.ef_construction),
+        count=info.count,
+        index_state=INDEX_STATE[info.index_state],
+        disk_bytes=info.disk_bytes,
+    )
+
+
+create_collection_response = collection_info
+get_collection_response = collection_info
+
+
+def get_collection_args(request: pb.GetCollectionRequest) -> Args:
+    return dict(name=request.name)
+
+
+def list_collections_response(infos: Sequence[CollectionInfo]) -> pb.ListCollectionsResponse:
+    return pb.ListCollectionsResponse(collections=[collection_info(i) for i in infos])
+
+
+def delete_collection_args(request: pb.DeleteCollectionRequest) -> Args:
+    return dict(name=request.name)
+
+
+def delete_collection_response() -> pb.DeleteCollectionResponse:
+    return pb.DeleteCollectionResponse()
+
+
+# -- Collections: documents -------------------------------------------------------------
+
+
+def upsert_args(request: pb.UpsertRequest) -> Args:
+    return dict(documents=[document(d) for d in request.documents])
+
+
+def upsert_response(upserted: int) -> pb.UpsertResponse:
+    return pb.UpsertResponse(upserted=upserted)
+
+
+def get_args(request: pb.GetRequest) -> Args:
+    return dict(ids=list(request.ids), with_vector=request.with_vector)
+
+
+def get_response(found: Sequence[Document], missing: Sequence[str]) -> pb.GetResponse:
+    return pb.GetResponse(documents=[document_message(d) for d in found], missing=missing)
+
+
+def delete_args(request: pb.DeleteRequest) -> Args:
+    return dict(ids=list(request.ids), filter=filter_of(request))
+
+
+def delete_response(deleted: int) -> pb.DeleteResponse:
+    return pb.DeleteResponse(deleted=deleted)
+
+
+def count_args(request: pb.CountRequest) -> Args:
+    return dict(filter=filter_of(request))
+
+
+def count_response(count: int) -> pb.CountResponse:
+    return pb.CountResponse(count=count)
+
+
+def scroll_args(request: pb.ScrollRequest) -> Args:
+    return dict(
+        filter=filter_of(request),
+        page_token=request.page_token,
+        with_vector=request.with_vector,
+        **given(request, "limit"),
+    )
+
+
+def scroll_response(documents: Sequence[Document], next_page_token: str) -> pb.ScrollResponse:
+    return pb.ScrollResponse(
+        documents=[document_message(d) for d in documents], next_page_token=next_page_token
+    )
+
+
+# -- Collections: search ----------------------------------------------------------------
+
+
+def _collection_search_args(request: pb.SearchRequest | pb.BatchSearchRequest) -> Args:
+    return dict(
+        filter=filter_of(request),
+        options=options(request.options),
+        with_text=request.with_text,
+        with_metadata=request.with_metadata,
+        with_vector=request.with_vector,
+        **given(request, "k", "score_threshold"),
+    )
+
+
+def search_args(request: pb.SearchRequest) -> Args:
+    return dict(queries=[search_query(request.query)], **_collection_search_args(request))
+
+
+def batch_search_args(request: pb.BatchSearchRequest) -> Args:
+    return dict(
+        queries=[search_query(q) for q in request.queries],
+        prefix="queries[{i}].",
+        **_collection_search_args(request),
+    )
+
+
+def search_response(collection: str, result: SearchHits) -> pb.SearchResponse:
+    return pb.SearchResponse(
+        collection=collection,
+        hits=[hit(h) for h in result.hits],
+        searched_with=INDEX_STATE[result.searched_with],
+    )
+
+
+def batch_search_response(collection: str, results: Sequence[SearchHits]) -> pb.BatchSearchResponse:
+    return pb.BatchSearchResponse(results=[search_response(collection, r) for r in results])

@@ -18,13 +18,18 @@ from grpc_reflection.v1alpha import reflection
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
 from latentd.api.errors import ErrorInterceptor
-from latentd.api.servicers import ArithmeticServicer, EmbeddingsServicer, ModelsServicer
+from latentd.api.servicers import (
+    ArithmeticServicer,
+    CollectionsServicer,
+    EmbeddingsServicer,
+    ModelsServicer,
+)
 from latentd.core.limits import Limits
 from latentd.core.registry import Registry
 
 SERVICE_NAMES = tuple(
     pb.DESCRIPTOR.services_by_name[name].full_name
-    for name in ("Models", "Embeddings", "Arithmetic")
+    for name in ("Models", "Embeddings", "Arithmetic", "Collections")
 )
 
 
@@ -118,6 +123,7 @@ def create_server(
     pb_grpc.add_ModelsServicer_to_server(ModelsServicer(registry), server)
     pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, limits), server)
     pb_grpc.add_ArithmeticServicer_to_server(ArithmeticServicer(registry, limits), server)
+    pb_grpc.add_CollectionsServicer_to_server(CollectionsServicer(registry, limits), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

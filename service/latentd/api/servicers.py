@@ -11,6 +11,8 @@ from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
 from latentd.api import convert
 from latentd.core.arithmetic import analogy, interpolate, nearest
+from latentd.core.collection_search import search
+from latentd.core.collections import Collections
 from latentd.core.comparison import doesnt_match, similarity
 from latentd.core.encoding import encode
 from latentd.core.limits import Limits
@@ -77,3 +79,73 @@ class ArithmeticServicer(pb_grpc.ArithmeticServicer):
         space = self.registry.get(request.space)
         result = doesnt_match(space, limits=self.limits, **convert.doesnt_match_args(request))
         return convert.doesnt_match_response(space.name, result)
+
+
+class CollectionsServicer(pb_grpc.CollectionsServicer):
+    """Collections and their documents. A collection is also a space: the Arithmetic
+    RPCs find it by name through the registry."""
+
+    def __init__(self, registry: Registry, limits: Limits) -> None:
+        self.registry = registry
+        self.limits = limits
+
+    @property
+    def collections(self) -> Collections:
+        # NotReady while the server loads; NotFound when collections are not enabled.
+        return self.registry.collections_or_fail()
+
+    def CreateCollection(
+        self, request: pb.CreateCollectionRequest, _: Context
+    ) -> pb.CollectionInfo:
+        info = self.collections.create(**convert.create_collection_args(request))
+        return convert.create_collection_response(info)
+
+    def GetCollection(self, request: pb.GetCollectionRequest, _: Context) -> pb.CollectionInfo:
+        info = self.collections.info(**convert.get_collection_args(request))
+        return convert.get_collection_response(info)
+
+    def ListCollections(
+        self, request: pb.ListCollectionsRequest, _: Context
+    ) -> pb.ListCollectionsResponse:
+        return convert.list_collections_response(self.collections.list())
+
+    def DeleteCollection(
+        self, request: pb.DeleteCollectionRequest, _: Context
+    ) -> pb.DeleteCollectionResponse:
+        self.collections.delete(**convert.delete_collection_args(request))
+        return convert.delete_collection_response()
+
+    def Upsert(self, request: pb.UpsertRequest, _: Context) -> pb.UpsertResponse:
+        collection = self.collections.get(request.collection)
+        upserted = collection.upsert(limits=self.limits, **convert.upsert_args(request))
+        return convert.upsert_response(upserted)
+
+    def Get(self, request: pb.GetRequest, _: Context) -> pb.GetResponse:
+        collection = self.collections.get(request.collection)
+        found, missing = collection.get_documents(**convert.get_args(request))
+        return convert.get_response(found, missing)
+
+    def Delete(self, request: pb.DeleteRequest, _: Context) -> pb.DeleteResponse:
+        collection = self.collections.get(request.collection)
+        deleted = collection.delete(**convert.delete_args(request))
+        return convert.delete_response(deleted)
+
+    def Count(self, request: pb.CountRequest, _: Context) -> pb.CountResponse:
+        collection = self.collections.get(request.collection)
+        count = collection.count(**convert.count_args(request))
+        return convert.count_response(count)
+
+    def Scroll(self, request: pb.ScrollRequest, _: Context) -> pb.ScrollResponse:
+        collection = self.collections.get(request.collection)
+        documents, next_page_token = collection.scroll(**convert.scroll_args(request))
+        return convert.scroll_response(documents, next_page_token)
+
+    def Search(self, request: pb.SearchRequest, _: Context) -> pb.SearchResponse:
+        collection = self.collections.get(request.collection)
+        [hits] = search(collection, limits=self.limits, **convert.search_args(request))
+        return convert.search_response(collection.name, hits)
+
+    def BatchSearch(self, request: pb.BatchSearchRequest, _: Context) -> pb.BatchSearchResponse:
+        collection = self.collections.get(request.collection)
+        results = search(collection, limits=self.limits, **convert.batch_search_args(request))
+        return convert.batch_search_response(collection.name, results)

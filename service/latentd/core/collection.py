@@ -10,6 +10,14 @@ Everything else is derived and rebuilt from it:
   snapshot is verified (manifest and hnswlib header, see checked_file) and brought up to
   date by replaying the writes after that number; a missing or corrupt one is rebuilt.
 
+HNSW insertion is the slow part of a write (a few thousand vectors a second), so it
+happens after the acknowledgement, on the collection's indexer thread, a chunk at a time
+without the documents' lock, so writes go on meanwhile. Until a document is in the index
+it is "pending": searches score the pending documents exactly and merge them with the
+index's candidates, so every acknowledged document is found at once. Two reader-writer
+locks: one for the documents (SQLite and the mirror), one for hnswlib (its add_items is
+not safe beside knn_query); who needs both takes the documents' lock first.
+
 Each document has a label, its row in the mirror and its label in hnswlib. A deleted
 document's label is reused by the next new one (hnswlib: unmark, then update in place),
 so a collection that is rewritten many times does not grow. Searches take the reader
@@ -27,6 +35,7 @@ import logging
 import math
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,10 +79,13 @@ INITIAL_CAPACITY = 1024
 # A snapshot is written after this many writes since the last one (and on close), so a
 # restart replays at most this many.
 SNAPSHOT_EVERY = 20_000
+# Vectors the indexer adds under one hold of the writer lock (about 30 ms at 384 dims).
+INDEX_CHUNK = 64
 # A filter that matches at most this share of the documents (or this many) is answered
 # by an exact search over the matching ones: HNSW would wander far to find k of them.
 EXACT_FILTER_SHARE = 0.05
 EXACT_FILTER_DOCS = 4096
+DEFAULT_EF = 200  # search breadth unless a caller asks for another
 SPACE_OF: dict[Metric, Literal["ip", "l2"]] = {
     Metric.COSINE: "ip",
     Metric.DOT: "ip",
@@ -109,7 +121,8 @@ class Collection:
         self.directory = directory
         self.source = str(directory)
         self._model = model
-        self._lock = ReadWriteLock()
+        self._lock = ReadWriteLock()  # the documents: SQLite and the mirror
+        self._index_lock = ReadWriteLock()  # hnswlib
         self._db = _connect(directory / DATABASE)
         self._ids: dict[str, int] = {}
         self._docs: dict[int, tuple[str, str, dict[str, Any]]] = {}  # label: id, text, meta
@@ -124,7 +137,16 @@ class Collection:
         self._filter_cache: dict[Filter, tuple[int, np.ndarray]] = {}
         self._sorted_ids: tuple[int, list[str]] = (-1, [])
         self._indexed = np.zeros(0, bool)  # labels hnswlib holds (deleted or not)
+        self._pending = np.zeros(0, bool)  # labels written but not yet (re)indexed
+        self._inflight = np.zeros(0, bool)  # labels the indexer is adding right now
+        self._work = threading.Condition()
+        self._indexer: threading.Thread | None = None
+        self._stopping = False
         self._load()
+        self._indexer = threading.Thread(
+            target=self._index_pending, name=f"indexer-{self.name}", daemon=True
+        )
+        self._indexer.start()
 
     # -- creation and opening ----------------------------------------------------------
 
@@ -185,8 +207,7 @@ class Collection:
                     "collection %s: cannot load snapshot %s (%s): rebuilding", self.name, path, exc
                 )
         self._build_index()
-        self._save_snapshot()
-        return "rebuilt"
+        return "to be rebuilt in the background"
 
     def _snapshot_metadata(self, count: int, seq: int) -> dict[str, Any]:
         s = self.settings
@@ -214,6 +235,7 @@ class Collection:
         )
         index = hnswlib.Index(space=SPACE_OF[self.settings.metric], dim=self.settings.dimension)
         index.load_index(str(path), max_elements=max(len(self._live), count))
+        index.set_ef(DEFAULT_EF)  # hnswlib searches with max(ef, k)
         self._index = index
         # Labels the snapshot holds but the mirror does not are deleted documents.
         present = np.asarray(index.get_ids_list(), dtype=np.int64)
@@ -239,8 +261,9 @@ class Collection:
         )
         for _, label, put in events:
             if put and self._live[label]:
-                self._index_put([label])
+                self._pending[label] = True
             elif not put:
+                self._pending[label] = False
                 _mark_deleted(self._index, label)
         return len(events)
 
@@ -251,12 +274,11 @@ class Collection:
             M=self.settings.m,
             ef_construction=self.settings.ef_construction,
         )
+        index.set_ef(DEFAULT_EF)
         self._index = index
-        labels = np.flatnonzero(self._live)
-        for start in range(0, len(labels), 10_000):
-            chunk = labels[start : start + 10_000]
-            index.add_items(self._matrix[chunk], chunk)
-        self._indexed[labels] = True
+        self._pending[:] = self._live  # the indexer builds it; searches are exact meanwhile
+        if self._live.any():  # and a snapshot follows once it has caught up
+            self._writes_since_snapshot = SNAPSHOT_EVERY
 
     # -- the Space protocol ------------------------------------------------------------
 
@@ -274,7 +296,13 @@ class Collection:
 
     @property
     def index_state(self) -> IndexState:
-        return IndexState.HNSW if self._index is not None else IndexState.EXACT
+        """BUILDING while written documents wait for the index (they are found all the
+        same, scored exactly)."""
+        if self._index is None:
+            return IndexState.EXACT
+        return (
+            IndexState.BUILDING if self._pending.any() or self._inflight.any() else IndexState.HNSW
+        )
 
     @property
     def max_tokens(self) -> int:
@@ -352,7 +380,18 @@ class Collection:
             ):
                 rows, scores = self._exact(batch, k, method, allowed)
                 return Hits(rows, scores, IndexState.EXACT)
-            rows, scores = self._hnsw(batch, k, wanted, ef, allowed, filter is not None)
+            unindexed = self._pending | self._inflight
+            indexed = allowed & ~unindexed
+            # A caller's own ef is index-wide state in hnswlib: set under the writer lock.
+            own_ef = bool(ef) and ef != DEFAULT_EF
+            with self._index_lock.write() if own_ef else self._index_lock.read():
+                rows, scores = self._hnsw(
+                    batch, k, min(wanted, int(indexed.sum())), ef, indexed, filter is not None
+                )
+            pending = allowed & unindexed
+            if pending.any():  # written but not yet indexed: scored exactly, then merged
+                more_rows, more_scores = self._exact(batch, k, method, pending)
+                rows, scores = _merge(rows, scores, more_rows, more_scores, k)
             return Hits(rows, scores, IndexState.HNSW)
 
     # -- documents ---------------------------------------------------------------------
@@ -408,7 +447,7 @@ class Collection:
                 self._docs[label] = (doc.id, doc.text, dict(doc.metadata))
                 self._matrix[label] = self._index_form(vector)
                 self._live[label] = True
-            self._index_put(labels)
+            self._pending[labels] = True
             self._after_write(len(documents))
         return len(documents)
 
@@ -442,8 +481,10 @@ class Collection:
                 doc_id = self._docs.pop(label)[0]
                 del self._ids[doc_id]
                 self._live[label] = False
+                self._pending[label] = False
                 self._matrix[label] = 0
-                _mark_deleted(self._index, label)
+                with self._index_lock.write():
+                    _mark_deleted(self._index, label)
                 heapq.heappush(self._free, label)
             self._after_write(len(labels))
             return len(labels)
@@ -509,10 +550,17 @@ class Collection:
         return CollectionInfo(self.settings, self.size, self.index_state, _disk_bytes(self))
 
     def close(self) -> None:
-        """Write a snapshot if anything changed since the last, and close SQLite."""
+        """Index what is pending, write a snapshot if anything changed since the last,
+        and close SQLite."""
+        self._stop_indexer()
         with self._lock.write():
             if self._closed:
                 return
+            pending = np.flatnonzero(self._pending)
+            if len(pending):
+                with self._index_lock.write():
+                    self._index_put(pending, self._matrix[pending])
+                self._pending[pending] = False
             if self._writes_since_snapshot:
                 self._save_snapshot()
             self._closed = True
@@ -520,6 +568,7 @@ class Collection:
 
     def destroy(self) -> None:
         """Close and remove the collection's directory."""
+        self._stop_indexer()
         with self._lock.write():
             self._closed = True
             self._db.close()
@@ -528,6 +577,51 @@ class Collection:
         shutil.rmtree(trash, ignore_errors=True)
 
     # -- inside the locks --------------------------------------------------------------
+
+    def wait_indexed(self, timeout: float | None = None) -> bool:
+        """Wait until no document is pending (tests, benchmarks); True if none is."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._pending.any() or self._inflight.any():
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _index_pending(self) -> None:
+        """The indexer thread: pending labels into hnswlib, a chunk per writer lock, so
+        searches wait at most one chunk; a snapshot once it has caught up."""
+        while True:
+            with self._work:
+                self._work.wait_for(lambda: self._stopping or bool(self._pending.any()), 1.0)
+            with self._lock.write():
+                if self._stopping or self._index is None:
+                    return
+                labels = np.flatnonzero(self._pending)[:INDEX_CHUNK]
+                vectors = self._matrix[labels].copy()
+                self._pending[labels] = False
+                self._inflight[labels] = True
+            if len(labels):
+                with self._index_lock.write():
+                    # One thread: the other core keeps serving requests meanwhile.
+                    self._index_put(labels, vectors, num_threads=1)
+            with self._lock.write():
+                self._inflight[labels] = False
+                gone = labels[~self._live[labels]]  # deleted while being added
+                if len(gone):
+                    with self._index_lock.write():
+                        for label in gone:
+                            _mark_deleted(self._index, int(label))
+                caught_up = not (self._pending.any() or self._inflight.any())
+                if caught_up and self._writes_since_snapshot >= SNAPSHOT_EVERY:
+                    self._save_snapshot()
+
+    def _stop_indexer(self) -> None:
+        with self._lock.write():  # not in the middle of a chunk
+            self._stopping = True
+        with self._work:
+            self._work.notify_all()
+        if self._indexer is not None and self._indexer is not threading.current_thread():
+            self._indexer.join()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -589,7 +683,11 @@ class Collection:
         scores = np.full((n, k), -np.inf, np.float32)
         if not len(candidates):
             return rows, scores
-        vectors = self._matrix[candidates]
+        # Gathering most of the matrix costs more than scoring all of it and masking.
+        whole = len(candidates) > len(self._live) // 2
+        if whole:
+            candidates = np.arange(len(self._live))
+        vectors = self._matrix if whole else self._matrix[candidates]
         terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
         per_chunk = max(1, (64 << 20) // (len(candidates) * 4 * terms))
         for start in range(0, n, per_chunk):
@@ -600,6 +698,8 @@ class Collection:
                 s = cosmul_scores(sims, chunk.weights)
             else:
                 s = self._scores(chunk.combined, vectors)
+            if whole:
+                s[:, ~allowed] = -np.inf
             _mask_labels(s, candidates, chunk.exclude)
             r, v = _top_k(s, min(k, len(candidates)))
             found = np.where(r >= 0, candidates[np.maximum(r, 0)], -1)
@@ -625,10 +725,12 @@ class Collection:
     ) -> tuple[np.ndarray, np.ndarray]:
         assert self._index is not None
         index = self._index
-        if ef:
-            index.set_ef(max(ef, wanted))
-        else:
-            index.set_ef(max(200, wanted))
+        if ef and ef != DEFAULT_EF:  # the caller holds the index's writer lock
+            index.set_ef(ef)
+            try:
+                return self._hnsw(batch, k, wanted, 0, allowed, filtered)
+            finally:
+                index.set_ef(DEFAULT_EF)
         try:
             checkpoint()
             if filtered:
@@ -683,23 +785,29 @@ class Collection:
         live[:old] = self._live
         indexed = np.zeros(capacity, bool)
         indexed[: len(self._indexed)] = self._indexed
+        pending = np.zeros(capacity, bool)
+        pending[: len(self._pending)] = self._pending
+        inflight = np.zeros(capacity, bool)
+        inflight[: len(self._inflight)] = self._inflight
         self._matrix, self._live, self._indexed = matrix, live, indexed
+        self._pending, self._inflight = pending, inflight
         for label in range(old, capacity):
             heapq.heappush(self._free, label)
-        if self._index is not None:
-            self._index.resize_index(capacity)
 
-    def _index_put(self, labels: Sequence[int]) -> None:
+    def _index_put(
+        self, labels: Sequence[int] | np.ndarray, vectors: np.ndarray, num_threads: int = -1
+    ) -> None:
+        """Add or update labels in hnswlib (the caller holds the index's writer lock)."""
         assert self._index is not None
         index = self._index
-        if index.get_max_elements() < len(self._live):
-            index.resize_index(len(self._live))
         chunk = np.asarray(labels, dtype=np.int64)
-        for label in chunk[self._indexed[chunk]]:
+        if len(chunk) and index.get_max_elements() <= int(chunk.max()):
+            index.resize_index(_capacity_for(int(chunk.max()) + 1))
+        for label in chunk:
             # A deleted label comes back to life; a live one is updated in place.
             with contextlib.suppress(RuntimeError):
                 index.unmark_deleted(int(label))
-        index.add_items(self._matrix[chunk], chunk)
+        index.add_items(vectors, chunk, num_threads=num_threads)
         self._indexed[chunk] = True
 
     def _next_seq(self, count: int) -> int:
@@ -716,11 +824,18 @@ class Collection:
     def _after_write(self, count: int) -> None:
         self._generation += 1
         self._writes_since_snapshot += count
-        if self._writes_since_snapshot >= SNAPSHOT_EVERY:
-            self._save_snapshot()
+        with self._work:
+            self._work.notify_all()
 
     def _save_snapshot(self) -> None:
-        """Save the index with the sequence number it covers; prune what it covers."""
+        """Save the index with the sequence number it covers (all writes up to it are in
+        the index: call it holding the documents' lock, with nothing pending); prune the
+        tombstones it covers."""
+        assert self._index is not None and not (self._pending.any() or self._inflight.any())
+        with self._index_lock.write():
+            self._write_snapshot()
+
+    def _write_snapshot(self) -> None:
         assert self._index is not None
         index = self._index
         row = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
@@ -836,6 +951,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.executescript(_SCHEMA)
     db.isolation_level = "DEFERRED"  # `with db:` then wraps each write in one transaction
     return db
+
+
+def _merge(
+    rows: np.ndarray, scores: np.ndarray, more_rows: np.ndarray, more_scores: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of two exact result lists per query (-1 rows score -inf)."""
+    all_rows = np.hstack([rows, more_rows])
+    all_scores = np.hstack([scores, more_scores])
+    order = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(all_rows, order, axis=1), np.take_along_axis(
+        all_scores, order, axis=1
+    )
 
 
 def _mask_labels(scores: np.ndarray, candidates: np.ndarray, exclude: np.ndarray) -> None:

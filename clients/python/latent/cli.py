@@ -7,6 +7,10 @@
     latent doesnt-match breakfast cereal dinner lunch
     latent encode "a sentence" --model all-minilm-l6-v2
     latent models
+    latent collection create docs --model all-minilm-l6-v2
+    latent import docs articles.jsonl
+    latent search docs "cheap flights to lisbon" -k 5 --filter 'lang=en' --filter 'year>=2020'
+    latent collection list
 
 Each shell argument is one term, in every subcommand (``--text`` sends terms as free
 text); the one exception is an argument of ``analogy`` holding a whole expression with
@@ -26,12 +30,15 @@ import math
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT
+from latent._records import FORMATS, Fields, RecordError, read_documents, scalar
 from latent.errors import DeadlineExceeded, LatentError, NotFound, ServerUnreachable, Unavailable
-from latent.types import Neighbor, ResolvedTerm, Text
+from latent.types import CollectionInfo, Neighbor, ResolvedTerm, Text
 
 if TYPE_CHECKING:
     from latent.client import Client
@@ -62,6 +69,13 @@ _FIELD_FLAGS = {
     "steps": "--steps",
     "dimensions": "--dimensions",
     "prompt_name": "--prompt-name",
+    "dimension": "--dimension",
+    "model": "--model",
+    "name": "NAME",
+    "hnsw.m": "--hnsw-m",
+    "hnsw.ef_construction": "--ef-construction",
+    "score_threshold": "--score-threshold",
+    "documents": "--batch-size",  # "documents: at most N in one request"
 }
 _HINT_FLAGS = (
     ("set truncate", "pass --truncate"),
@@ -174,7 +188,8 @@ def _build_parser() -> _Parser:
     parser = _Parser(
         prog=PROG,
         parents=[common],
-        description="Query latentd: word and sentence embeddings, analogies, neighbours. "
+        description="Query latentd: word and sentence embeddings, analogies, neighbours, "
+        "and semantic search over collections of your documents. "
         "Each argument is one term: quote a term with spaces, and pass --text to embed it "
         "as text. Exit status: 0 ok, 1 latentd failed or cannot be reached, 2 bad arguments.",
     )
@@ -284,7 +299,128 @@ def _build_parser() -> _Parser:
     sub.add_parser(
         "models", parents=[common], help="list the loaded models", description="Loaded models."
     )
+
+    p = sub.add_parser(
+        "collection",
+        parents=[common],
+        help="create, list, inspect or delete collections",
+        description="Collections: durable semantic search over your own documents.",
+    )
+    actions = p.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="create, list, info or delete"
+    )
+    c = actions.add_parser(
+        "create",
+        parents=[common],
+        help="create a collection",
+        description="Create a collection of texts encoded by a sentence model (--model), "
+        "or of your own vectors (--dimension).",
+    )
+    c.add_argument("name", metavar="NAME", help="1 to 64 of A-Z a-z 0-9 _ . -")
+    kind = c.add_mutually_exclusive_group(required=True)
+    kind.add_argument(
+        "--model", metavar="NAME", help="a loaded sentence model, e.g. all-minilm-l6-v2"
+    )
+    kind.add_argument(
+        "--dimension", type=_count, metavar="N", help="no model: your own vectors of N values"
+    )
+    c.add_argument(
+        "--metric",
+        choices=("cosine", "dot", "l2"),
+        default=None,
+        help="how hits are scored (default: cosine)",
+    )
+    c.add_argument("--hnsw-m", type=_count, metavar="N", default=None, help="HNSW graph degree")
+    c.add_argument(
+        "--ef-construction", type=_count, metavar="N", default=None, help="HNSW build breadth"
+    )
+    c.add_argument(
+        "--exist-ok",
+        action="store_true",
+        help="no error if the collection exists with the same settings",
+    )
+    actions.add_parser(
+        "list", parents=[common], help="list the collections", description="Every collection."
+    )
+    for action, what in (("info", "show a collection"), ("delete", "delete a collection")):
+        a = actions.add_parser(action, parents=[common], help=what, description=what.capitalize())
+        a.add_argument("name", metavar="NAME", help="the collection")
+
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="upsert documents from a file into a collection",
+        description="Upsert every record of a JSON lines (.jsonl), JSON (.json: lines or an "
+        "array), CSV (.csv) or Parquet (.parquet) file. The id field and the text field (or "
+        "a vector field) make the document; every other field becomes metadata. An existing "
+        "id is replaced.",
+    )
+    p.add_argument("collection", metavar="COLLECTION", help="the collection to fill")
+    p.add_argument("file", metavar="FILE", type=Path, help="the file to read")
+    p.add_argument("--id-field", metavar="NAME", default="id", help="default: id")
+    p.add_argument("--text-field", metavar="NAME", default="text", help="default: text")
+    p.add_argument(
+        "--vector-field",
+        metavar="NAME",
+        default=None,
+        help="the field that holds each document's vector (collections of your own vectors)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_count,
+        metavar="N",
+        default=256,
+        help="documents a request (default: 256)",
+    )
+    p.add_argument(
+        "--format", choices=FORMATS, default=None, help="the file's format, if not its suffix"
+    )
+
+    p = sub.add_parser(
+        "search",
+        parents=[common],
+        help="semantic search in a collection",
+        description="The documents closest to a text (or like --like documents and unlike "
+        "--unlike ones). Filters on metadata: key=value, key!=value (or absent), key>=N, key>N, "
+        "key<=N, key<N, 'key in a,b,c', key? (present); each --filter must hold. Numbers and "
+        'true/false are typed; quote a value to keep it text: year="2020".',
+    )
+    p.add_argument("collection", metavar="COLLECTION", help="the collection to search")
+    p.add_argument("query", metavar="QUERY", nargs="?", default=None, help="the text to search for")
+    p.add_argument(
+        "-k",
+        type=_count,
+        metavar="N",
+        default=None,
+        help="hits to show (default: the server's)",
+    )
+    p.add_argument(
+        "--filter",
+        dest="filters",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="a condition on metadata, e.g. lang=en or year>=2020 (repeatable: all must hold)",
+    )
+    p.add_argument(
+        "--like", action="append", default=[], metavar="ID", help="a document to be like"
+    )
+    p.add_argument(
+        "--unlike", action="append", default=[], metavar="ID", help="a document to be unlike"
+    )
+    p.add_argument(
+        "--score-threshold",
+        type=float,
+        metavar="X",
+        default=None,
+        help="only hits that score at least X",
+    )
+    p.add_argument("--exact", action="store_true", help="brute force instead of HNSW")
+    p.add_argument("--ef", type=_count, metavar="N", default=None, help="HNSW search breadth")
+
     parser.commands = dict(sub.choices)
+    for name, action_parser in actions.choices.items():
+        parser.commands[f"collection {name}"] = action_parser
     return parser
 
 
@@ -325,6 +461,56 @@ def parse_expression(
     if not positive and not negative:
         raise UsageError("no terms given")
     return positive, negative
+
+
+# Filter expressions: "key in a,b,c", "key?", and key OP value with these operators
+# (the longer first, so that ">=" is not read as ">").
+_IN = re.compile(r"^\s*(?P<key>\S.*?)\s+in\s+(?P<values>.+)$")
+_COMPARISON = re.compile(r"^\s*(?P<key>[^=!<>]*?)\s*(?P<op>==|!=|>=|<=|=|>|<)\s*(?P<value>.*)$")
+_RANGE_OPS = {">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}
+
+
+def parse_filter(expression: str) -> dict[str, Any]:
+    """One ``--filter`` expression in the client's dict form of a filter.
+
+    ``lang=en`` (equals; ``==`` too), ``lang!=en`` (not equal, or absent), ``year>=2020``,
+    ``year>2020``, ``year<=2020``, ``year<2020``, ``lang in en,fr`` (one of) and
+    ``lang?`` (present). Values that read as numbers or true/false are typed; quote a
+    value to keep it text (``code="007"``).
+    """
+    text = expression.strip()
+    if text.endswith("?") and not re.search(r"[=!<>]", text):
+        key = text[:-1].strip()
+        if key:
+            return {key: {"exists": True}}
+    match = _IN.match(text)
+    if match and not re.search(r"[=!<>]", match["key"]):
+        values = [scalar(v.strip()) for v in match["values"].split(",") if v.strip()]
+        if not values:
+            raise UsageError(f"--filter {expression!r}: no values after 'in'")
+        return {match["key"]: {"in": values}}
+    match = _COMPARISON.match(text)
+    if not match or not match["key"]:
+        raise UsageError(
+            f"--filter {expression!r}: expected key=value, key!=value, key>=N, key>N, "
+            "key<=N, key<N, 'key in a,b,c' or key?"
+        )
+    key, op, value = match["key"], match["op"], scalar(match["value"])
+    if op in _RANGE_OPS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UsageError(f"--filter {expression!r}: {op} needs a number, got {value!r}")
+        return {key: {_RANGE_OPS[op]: value}}
+    if op == "!=":
+        return {"none": [{key: value}]}
+    return {key: value}
+
+
+def parse_filters(expressions: Sequence[str]) -> dict[str, Any] | None:
+    """Several ``--filter`` expressions, all of which must hold (None for none)."""
+    filters = [parse_filter(e) for e in expressions]
+    if not filters:
+        return None
+    return filters[0] if len(filters) == 1 else {"all": filters}
 
 
 # ---------------------------------------------------------------------------
@@ -558,6 +744,143 @@ def _cmd_models(client: Client, args: argparse.Namespace) -> None:
     print("(* the default model of its kind)")
 
 
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _print_collection(info: CollectionInfo) -> None:
+    rows = [
+        ["name", info.name],
+        ["model", info.model or "- (your own vectors)"],
+        ["dimension", str(info.dimension)],
+        ["metric", info.metric],
+        ["hnsw", f"m={info.m} ef_construction={info.ef_construction}"],
+        ["documents", str(info.count)],
+        ["index", info.index_state or "-"],
+        ["disk", _size(info.disk_bytes)],
+    ]
+    print(_table(["", ""], rows, right=set()).split("\n", 1)[1])
+
+
+def _cmd_collection(client: Client, args: argparse.Namespace) -> None:
+    if args.action == "list":
+        infos = client.list_collections()
+        if args.json:
+            _print_json(infos)
+        elif not infos:
+            print("(no collections)")
+        else:
+            rows = [
+                [
+                    i.name,
+                    i.model or "-",
+                    str(i.dimension),
+                    i.metric,
+                    str(i.count),
+                    i.index_state or "-",
+                    _size(i.disk_bytes),
+                ]
+                for i in infos
+            ]
+            headers = ["name", "model", "dim", "metric", "docs", "index", "disk"]
+            print(_table(headers, rows, right={2, 4, 6}))
+        return
+    if args.action == "delete":
+        client.delete_collection(args.name)
+        if args.json:
+            _print_json({"deleted": args.name})
+        else:
+            print(f"deleted collection {args.name}")
+        return
+    if args.action == "create":
+        info = client.create_collection(
+            args.name,
+            model=args.model,
+            dimension=args.dimension,
+            metric=args.metric,
+            m=args.hnsw_m,
+            ef_construction=args.ef_construction,
+            exist_ok=args.exist_ok,
+        )
+    else:
+        info = client.get_collection(args.name)
+    if args.json:
+        _print_json(info)
+    else:
+        _print_collection(info)
+
+
+def _in_file(message: str, name: str, places: Sequence[str], offset: int = 0) -> str:
+    """A server message about ``documents[i]`` with the place in the file instead."""
+
+    def place(match: re.Match[str]) -> str:
+        i = int(match[1])
+        return f"{name} {places[i]}" if i < len(places) else match[0]
+
+    # "documents[3].vector: ..." and "documents[3]: ..." -> "f.jsonl line 5: vector: ...".
+    message = re.sub(r"^documents\[(\d+)\](?:\.|: )", lambda m: place(m) + ": ", message)
+    return re.sub(r"documents\[(\d+)\]", place, message)
+
+
+def _cmd_import(client: Client, args: argparse.Namespace) -> None:
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    documents = args.source.documents
+    started = time.monotonic()
+    # No bar when stderr is not a terminal (disable=None), e.g. in a pipeline or a log.
+    with tqdm(total=len(documents), unit="doc", disable=None, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(done - bar.n)
+
+        try:
+            imported = client.upsert(
+                args.collection, documents, batch_size=args.batch_size, progress=progress
+            )
+        except LatentError as error:
+            message = _in_file(error.message, args.file.name, args.source.places)
+            raise type(error)(error.code, message) from error
+    seconds = time.monotonic() - started
+    rate = imported / seconds if seconds > 0 else 0.0
+    if args.json:
+        _print_json({"collection": args.collection, "imported": imported, "seconds": seconds})
+        return
+    print(
+        f"imported {imported} documents into {args.collection} in {seconds:.1f} s "
+        f"({rate:.0f} docs/s)"
+    )
+
+
+def _cmd_search(client: Client, args: argparse.Namespace) -> None:
+    result = client.search(
+        args.collection,
+        args.query,
+        k=args.k,
+        filter=args.filter,
+        positive=args.like,
+        negative=args.unlike,
+        exact=args.exact,
+        ef=args.ef,
+        score_threshold=args.score_threshold,
+    )
+    if args.json:
+        _print_json(result)
+        return
+    if not result.hits:
+        print("(no hits)")
+        return
+    rows = [
+        [str(i), _short(h.id, 24), f"{h.score:.4f}", _short(" ".join(h.text.split()), 60)]
+        for i, h in enumerate(result.hits, 1)
+    ]
+    print(_table(["#", "id", "score", "text"], rows, right={0, 2}))
+
+
 _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
     "analogy": _cmd_analogy,
     "nearest": _cmd_nearest,
@@ -566,6 +889,9 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
     "doesnt-match": _cmd_doesnt_match,
     "encode": _cmd_encode,
     "models": _cmd_models,
+    "collection": _cmd_collection,
+    "import": _cmd_import,
+    "search": _cmd_search,
 }
 
 
@@ -579,6 +905,18 @@ def _prepare(args: argparse.Namespace) -> None:
         args.positive, args.negative = parse_expression(args.expression)
     elif args.command == "similarity" and len(args.texts) < 2:
         raise UsageError("similarity takes two or more texts")
+    elif args.command == "search":
+        args.filter = parse_filters(args.filters)
+        if args.query is None and not args.like:
+            raise UsageError("give a QUERY to search for, or --like ID")
+    elif args.command == "import":
+        if args.batch_size < 1:
+            raise UsageError(f"--batch-size: must be 1 or more, got {args.batch_size}")
+        fields = Fields(args.id_field, args.text_field, args.vector_field)
+        try:  # before connecting: a bad file fails at once
+            args.source = read_documents(args.file, fields, args.format)
+        except RecordError as error:
+            raise UsageError(str(error)) from None
 
 
 def _sent_keys(args: argparse.Namespace) -> list[str]:
@@ -623,7 +961,13 @@ def _in_flags(message: str) -> str:
     return message
 
 
-def _error_line(error: LatentError, target: str, timeout: float, keys: Sequence[str] = ()) -> str:
+def _error_line(
+    error: LatentError,
+    target: str,
+    timeout: float,
+    keys: Sequence[str] = (),
+    command: str = "",
+) -> str:
     message = " ".join(error.message.split())  # one line, whatever the server sent
     if isinstance(error, Unavailable) and message.startswith(_LOADING):
         return f"latentd at {target} is starting (loading models); try again in a few seconds"
@@ -635,6 +979,12 @@ def _error_line(error: LatentError, target: str, timeout: float, keys: Sequence[
             "(is it running? raise --timeout for slow queries)"
         )
     message = _in_flags(message)
+    if (
+        isinstance(error, NotFound)
+        and command in ("import", "search")
+        and message.startswith("collection: unknown collection")
+    ):
+        message += " (create it with: latent collection create NAME --model MODEL)"
     if isinstance(error, NotFound) and "--text" not in message:
         spaced = [k for k in keys if len(k.split()) > 1 and repr(k) in message]
         if spaced:
@@ -649,7 +999,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
     args, unknown = parser.parse_known_args(argv)
-    command = parser.commands[args.command]
+    action = getattr(args, "action", None)
+    command = parser.commands[f"{args.command} {action}" if action else args.command]
     if unknown:
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.target = getattr(args, "target", None) or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
@@ -667,7 +1018,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Client(args.target, timeout=args.timeout) as client:
             _COMMANDS[args.command](client, args)
     except LatentError as error:
-        line = _error_line(error, args.target, args.timeout, _sent_keys(args))
+        line = _error_line(error, args.target, args.timeout, _sent_keys(args), args.command)
         print(f"{PROG}: {line}", file=sys.stderr)
         return EXIT_FAILED
     except (UsageError, ValueError) as error:  # the client refused an argument

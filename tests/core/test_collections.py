@@ -377,3 +377,18 @@ def test_a_collection_with_a_model_encodes_texts(tmp_path: Path, minilm: Sentenc
     )
     assert moved.hits[0].id == "dog"
     manager.close()
+
+
+def test_count_delete_and_scroll_check_their_filter(collections: Collections) -> None:
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(5), LIMITS)
+    empty_range = Filter(Condition("n", range=Range()))
+    for call in (
+        lambda: c.count(empty_range),
+        lambda: c.delete(filter=empty_range),
+        lambda: c.scroll(empty_range),
+    ):
+        with pytest.raises(InvalidArgument, match="range: needs at least one"):
+            call()
+    assert c.count() == 5

@@ -60,7 +60,7 @@ from latentd.core.documents import (
     Metric,
 )
 from latentd.core.errors import FailedPrecondition, InvalidArgument, invalid
-from latentd.core.filters import matches
+from latentd.core.filters import check_filter, matches
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import check_index_file
 from latentd.core.limits import Limits
@@ -454,6 +454,8 @@ class Collection:
     def delete(self, ids: Sequence[str] = (), filter: Filter | None = None) -> int:
         """Delete the given ids (those that exist), or every document matching the filter
         (with ids too: those of them that match). Returns how many were deleted."""
+        if filter is not None:
+            check_filter(filter)
         with self._lock.write():
             self._check_open()
             if ids:
@@ -510,6 +512,8 @@ class Collection:
         return found, missing
 
     def count(self, filter: Filter | None = None) -> int:
+        if filter is not None:
+            check_filter(filter)
         with self._lock.read():
             return self.size if filter is None else int(self._allowed(filter).sum())
 
@@ -524,6 +528,10 @@ class Collection:
         """Documents in id order after `page_token` (the last id of the previous page):
         every document present for the whole scroll comes exactly once, whatever is
         written meanwhile."""
+        if filter is not None:
+            check_filter(filter)
+        if limit < 1:
+            raise invalid("limit", f"must be at least 1, got {limit}")
         with self._lock.read():
             after = _decode_token(page_token)
             ordered = self._ids_in_order()

@@ -392,3 +392,100 @@ def test_count_delete_and_scroll_check_their_filter(collections: Collections) ->
         with pytest.raises(InvalidArgument, match="range: needs at least one"):
             call()
     assert c.count() == 5
+
+
+def test_filtered_hnsw_search_recall_against_exact(
+    collections: Collections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import latentd.core.collection as collection_module
+
+    # Route a broad filter through hnswlib's filtered search rather than the exact path.
+    monkeypatch.setattr(collection_module, "EXACT_FILTER_DOCS", 10)
+    monkeypatch.setattr(collection_module, "EXACT_FILTER_SHARE", 0.0)
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(1000)[:500], LIMITS)
+    c.upsert(docs(1000)[500:], LIMITS)
+    assert c.wait_indexed(60)
+    even = Filter(Condition("parity", equals="even"))
+    rng = np.random.default_rng(4)
+    found = total = 0
+    for _ in range(30):
+        q = rng.normal(size=DIM).astype(np.float32)
+        [approx] = search(c, [SearchQuery(Term(vector=q))], LIMITS, k=10, filter=even)
+        [exact] = search(
+            c,
+            [SearchQuery(Term(vector=q))],
+            LIMITS,
+            k=10,
+            filter=even,
+            options=QueryOptions(exact=True),
+        )
+        assert approx.searched_with.name == "HNSW" and len(approx.hits) == 10
+        assert all(h.id in {f"doc{i}" for i in range(0, 1000, 2)} for h in approx.hits)
+        found += len({h.id for h in approx.hits} & {h.id for h in exact.hits})
+        total += 10
+    assert found / total >= 0.98
+
+
+def test_concurrent_search_upsert_and_delete_never_see_half_a_document(
+    collections: Collections,
+) -> None:
+    import threading
+
+    collections.create("c", dimension=DIM)
+    c = collections.get("c")
+    c.upsert(docs(400), LIMITS)
+    errors: list[BaseException] = []
+    torn: list[str] = []
+
+    def writer(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            for round_ in range(40):
+                start = int(rng.integers(0, 400))
+                batch = [
+                    Document(
+                        d.id, f"text {d.id} v{round_}", d.vector, {"n": int(d.id[3:]), "v": round_}
+                    )
+                    for d in docs(10, seed=seed * 100 + round_, start=start)
+                ]
+                c.upsert(batch, LIMITS)
+                c.delete([f"doc{int(rng.integers(0, 400))}"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(80):
+                q = rng.normal(size=DIM).astype(np.float32)
+                [result] = search(
+                    c,
+                    [SearchQuery(Term(vector=q))],
+                    LIMITS,
+                    k=5,
+                    with_text=True,
+                    with_metadata=True,
+                )
+                for hit in result.hits:
+                    # text and metadata come from the same write, or it is torn
+                    version = hit.metadata.get("v")
+                    first = f"text {hit.id[3:]}"  # as docs() wrote it, with no version
+                    expected = first if version is None else f"text {hit.id} v{version}"
+                    if hit.text != expected:
+                        torn.append(f"{hit.id}: {hit.text!r} {hit.metadata}")
+                c.count(Filter(Condition("n", range=Range(gte=100))))
+                c.scroll(limit=50)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(1, 4)]
+    threads += [threading.Thread(target=reader, args=(i,)) for i in range(10, 14)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and torn == []
+    page, _ = c.scroll(limit=10_000)
+    assert c.count() == len(page) == len({d.id for d in page})

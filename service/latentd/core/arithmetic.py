@@ -22,7 +22,7 @@ from latentd.core.geometry import interpolation_path
 from latentd.core.limits import Limits
 from latentd.core.search import Hits, QueryBatch
 from latentd.core.space import Space
-from latentd.core.terms import ResolvedTerms, TermResolver, build_batch
+from latentd.core.terms import TermResolver, build_batch
 from latentd.core.types import (
     AnalogyMethod,
     InterpolateResult,
@@ -91,12 +91,7 @@ def analogy(
             (
                 p,
                 n,
-                ResolvedTerms(
-                    np.vstack([p.vectors, n.vectors]),
-                    np.concatenate([p.weights, n.weights]),
-                    p.rows + n.rows,
-                    p.resolved + n.resolved,
-                ),
+                p.joined(n),
             )
         )
     batch = build_batch([g[2] for g in groups], names, options.include_inputs)

@@ -63,14 +63,7 @@ def search(
     groups = []
     for pos, neg in handles:
         p, n = resolver.group(pos, normalize=unit), resolver.group(neg, normalize=unit)
-        groups.append(
-            ResolvedTerms(
-                np.vstack([p.vectors, n.vectors]),
-                np.concatenate([p.weights, n.weights]),
-                p.rows + n.rows,
-                p.resolved + n.resolved,
-            )
-        )
+        groups.append(p.joined(n))
     batch = (
         build_batch(groups, names, options.include_inputs)
         if unit

@@ -32,6 +32,15 @@ class ResolvedTerms:
     rows: list[int]
     resolved: list[Resolved]
 
+    def joined(self, other: ResolvedTerms) -> ResolvedTerms:
+        """This group followed by another (an analogy's positive then negative terms)."""
+        return ResolvedTerms(
+            np.vstack([self.vectors, other.vectors]),
+            np.concatenate([self.weights, other.weights]),
+            self.rows + other.rows,
+            self.resolved + other.resolved,
+        )
+
 
 @dataclass
 class _Pending:

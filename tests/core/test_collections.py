@@ -146,6 +146,7 @@ def test_rewriting_the_same_ids_does_not_grow(collections: Collections, tmp_path
     c = collections.get("c")
     c.upsert(docs(1000)[:500], LIMITS)
     c.upsert(docs(1000)[500:], LIMITS)
+    assert c.wait_indexed(60)  # the indexer adds after the acknowledgement
     one_pass = sum(p.stat().st_size for p in c.directory.iterdir())
     assert c._index is not None
     elements = c._index.get_current_count()
@@ -153,6 +154,7 @@ def test_rewriting_the_same_ids_does_not_grow(collections: Collections, tmp_path
         fresh = docs(1000, seed=seed)
         c.upsert(fresh[:500], LIMITS)
         c.upsert(fresh[500:], LIMITS)
+    assert c.wait_indexed(120)
     c._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert c.count() == 1000
     assert c._index.get_current_count() <= 2 * elements

@@ -491,3 +491,12 @@ def test_concurrent_search_upsert_and_delete_never_see_half_a_document(
     assert errors == [] and torn == []
     page, _ = c.scroll(limit=10_000)
     assert c.count() == len(page) == len({d.id for d in page})
+
+
+def test_a_collections_model_must_be_a_sentence_model(tmp_path: Path) -> None:
+    from latentd.core.word_space import WordSpace
+
+    words = WordSpace("words", ["a", "b"], np.eye(2, DIM, dtype=np.float32))
+    manager = Collections(tmp_path / "data", lambda name: words)
+    with pytest.raises(FailedPrecondition, match="a collection's model is a sentence model"):
+        manager.create("c", model="words")

@@ -411,7 +411,7 @@ class Collection:
         vectors = self._vectors_of(documents, limits)
         with self._lock.write():
             self._check_open()
-            seq = self._next_seq(len(documents))
+            seq = self._last_seq() + 1
             rows = []
             labels = []
             for i, doc in enumerate(documents):
@@ -468,7 +468,7 @@ class Collection:
                 raise invalid("ids", "give ids, a filter, or both")
             if not labels:
                 return 0
-            seq = self._next_seq(len(labels))
+            seq = self._last_seq() + 1
             with self._db:
                 self._db.executemany(
                     "DELETE FROM documents WHERE label = ?", [(lb,) for lb in labels]
@@ -818,9 +818,9 @@ class Collection:
         index.add_items(vectors, chunk, num_threads=num_threads)
         self._indexed[chunk] = True
 
-    def _next_seq(self, count: int) -> int:
+    def _last_seq(self) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
-        return (row[0] if row else 0) + 1
+        return int(row[0]) if row else 0
 
     def _set_seq(self, seq: int) -> None:
         self._db.execute(
@@ -846,8 +846,7 @@ class Collection:
     def _write_snapshot(self) -> None:
         assert self._index is not None
         index = self._index
-        row = self._db.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
-        seq = row[0] if row else 0
+        seq = self._last_seq()
         count = index.get_current_count()
         save_checked(
             self.directory / SNAPSHOT,

@@ -119,7 +119,7 @@ class Collections:
             )
         encoder = None
         if model:
-            encoder = self._sentence_model(model)
+            encoder = require_model(self._sentence_model(model))
             if dimension and dimension != encoder.dimension:
                 raise invalid(
                     "dimension",

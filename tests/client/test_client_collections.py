@@ -253,6 +253,69 @@ def test_upsert_error_names_the_document_in_the_callers_input(client: latent.Cli
     assert client.count(name) == 2  # the first batch; each request is all or nothing
 
 
+@pytest.fixture(scope="module")
+def small_limits_client(tiny_kv: object) -> Iterator[latent.Client]:
+    """A server that takes at most 60 tokens and 4 documents in one request."""
+    from latentd.config import Settings
+    from latentd.core.limits import Limits
+    from latentd.testing import start_test_server
+
+    settings = Settings(limits=Limits(max_request_tokens=60, max_documents=4))
+    with start_test_server(tiny_kv, settings=settings) as target, latent.Client(target) as c:
+        yield c
+
+
+def test_upsert_splits_a_request_over_the_servers_limits(
+    small_limits_client: latent.Client,
+) -> None:
+    client = small_limits_client
+    client.create_collection("split", model=SENTENCE)
+    texts = [f"{text} ({i})" for i, (_, text, *_) in enumerate(CORPUS)]  # about 12 tokens each
+    seen: list[int] = []
+    done = client.upsert(
+        "split",
+        [{"id": str(i), "text": t} for i, t in enumerate(texts)],
+        batch_size=100,
+        progress=lambda n, total: seen.append(n),
+    )
+    assert done == client.count("split") == len(texts)
+    assert seen == [len(texts)]
+    # Each text got the vector it gets alone.
+    stored = client.get("split", [str(i) for i in range(len(texts))], with_vector=True)
+    alone = [client.encode(text, model=SENTENCE)[0] for text in texts]
+    for doc, vector in zip(stored.documents, alone, strict=True):
+        assert doc.vector is not None
+        cosine = np.dot(doc.vector, vector) / np.linalg.norm(doc.vector) / np.linalg.norm(vector)
+        assert float(cosine) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_upsert_names_the_one_document_over_the_token_limit(
+    small_limits_client: latent.Client,
+) -> None:
+    client = small_limits_client
+    client.create_collection("too-long", model=SENTENCE)
+    documents = [{"id": str(i), "text": f"short text {i}"} for i in range(6)]
+    documents[4]["text"] = " ".join(["word"] * 80)  # 82 tokens with [CLS] and [SEP]
+    with pytest.raises(latent.InvalidArgument) as err:
+        client.upsert("too-long", documents, batch_size=6)
+    message = str(err.value)
+    assert message.startswith("documents[4]: ")
+    assert "at most 60 in one request" in message
+    assert "the first 4 documents were upserted by earlier requests" in message
+    assert client.count("too-long") == 4
+
+
+def test_document_batches_keep_to_a_text_budget() -> None:
+    documents = [{"id": str(i), "text": "x" * 40} for i in range(10)]
+    sizes = [len(b) for _, b in cv.document_batches(documents, size=8, text_chars=100)]
+    assert sizes == [2, 2, 2, 2, 2]
+    offsets = [o for o, _ in cv.document_batches(documents, size=3, text_chars=1000)]
+    assert offsets == [0, 3, 6, 9]
+    # One document over the budget goes alone rather than not at all.
+    big = [{"id": "a", "text": "x" * 500}, {"id": "b", "text": "y"}]
+    assert [len(b) for _, b in cv.document_batches(big, size=8, text_chars=100)] == [1, 1]
+
+
 def test_delete_by_ids_and_by_filter(client: latent.Client) -> None:
     name = "client-delete"
     client.create_collection(name, dimension=2)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from google.protobuf import json_format, struct_pb2
 
-from latent.errors import LatentError
+from latent.errors import InvalidArgument, LatentError, ResourceExhausted
 from latent.types import (
     AnalogyResult,
     CollectionInfo,
@@ -528,41 +528,74 @@ def document(value: DocumentLike, where: str = "document") -> pb.Document:
     doc_id = fields.get("id")
     if not isinstance(doc_id, str):
         raise TypeError(f"{where}.id: expected a str, not {type(doc_id).__name__}")
-    message = pb.Document(id=doc_id, text=fields.get("text") or "")
-    if fields.get("vector") is not None:
-        message.vector.CopyFrom(_vector(fields["vector"]))
+    vector = fields.get("vector")
+    message = pb.Document(
+        id=doc_id,
+        text=fields.get("text") or "",
+        vector=None if vector is None else _vector(vector),
+    )
     if fields.get("metadata"):
         message.metadata.CopyFrom(struct(fields["metadata"], f"{where}.metadata"))
     return message
 
 
+# Characters of text in one Upsert request: English runs about 4 characters a token, so
+# this stays well under the server's default of 16,384 tokens a request. A request over
+# the limit anyway (another script, a lower limit) is split by the client and sent again.
+UPSERT_TEXT_CHARS = 32_000
+
+
 def document_batches(
-    documents: Iterable[DocumentLike], size: int
+    documents: Iterable[DocumentLike], size: int, text_chars: int = UPSERT_TEXT_CHARS
 ) -> Iterator[tuple[int, list[pb.Document]]]:
-    """``(offset, messages)`` of at most ``size`` documents each, converted as they go."""
+    """``(offset, messages)`` of at most ``size`` documents each, and at most
+    ``text_chars`` characters of text (unless one document holds more), converted as
+    they go."""
     if size < 1:
         raise ValueError(f"batch_size must be 1 or more, got {size}")
     batch: list[pb.Document] = []
-    start = 0
+    start = chars = 0
     for i, value in enumerate(documents):
-        batch.append(document(value, f"documents[{i}]"))
+        message = document(value, f"documents[{i}]")
+        if batch and chars + len(message.text) > text_chars:
+            yield start, batch
+            start, batch, chars = start + len(batch), [], 0
+        batch.append(message)
+        chars += len(message.text)
         if len(batch) == size:
             yield start, batch
-            start, batch = start + size, []
+            start, batch, chars = start + size, [], 0
     if batch:
         yield start, batch
+
+
+# What the server says of a request over a per-request limit (latentd: "at most N ... in
+# one request"; gRPC: "Received message larger than max").
+_TOO_LARGE = re.compile(r"in one request|message larger than max")
+
+
+def request_too_large(error: LatentError) -> bool:
+    """Whether ``error`` refused a request for its size alone, so that smaller requests
+    with the same documents would pass."""
+    return isinstance(error, InvalidArgument | ResourceExhausted) and bool(
+        _TOO_LARGE.search(error.message)
+    )
 
 
 _DOCUMENT_INDEX = re.compile(r"documents\[(\d+)\]")
 
 
-def upsert_error(error: LatentError, offset: int) -> LatentError:
-    """A failed Upsert of the batch at ``offset``: the server numbers documents within its
-    request; this numbers them within the caller's documents, and says that the earlier
-    batches were written (each request is all or nothing, not the whole upsert)."""
+def upsert_error(error: LatentError, offset: int, size: int) -> LatentError:
+    """A failed Upsert of the ``size`` documents at ``offset``: the server numbers
+    documents within its request; this numbers them within the caller's documents (and
+    names the one document of a request too large alone), and says that the
+    earlier batches were written (each request is all or nothing, not the whole upsert)."""
+    message = error.message
+    if size == 1 and request_too_large(error) and not _DOCUMENT_INDEX.search(message):
+        message = f"documents[0]: {message}"
     if offset == 0:
-        return error
-    message = _DOCUMENT_INDEX.sub(lambda m: f"documents[{int(m[1]) + offset}]", error.message)
+        return error if message == error.message else type(error)(error.code, message)
+    message = _DOCUMENT_INDEX.sub(lambda m: f"documents[{int(m[1]) + offset}]", message)
     written = "the first document was" if offset == 1 else f"the first {offset} documents were"
     message += f" ({written} upserted by earlier requests)"
     return type(error)(error.code, message)

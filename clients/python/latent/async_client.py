@@ -344,7 +344,9 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
         id is replaced.
 
         ``documents`` may be any iterable (a generator too): it is sent in requests of
-        ``batch_size`` documents, each all or nothing, and ``timeout`` applies to each.
+        at most ``batch_size`` documents and about 32,000 characters of text, each all or
+        nothing, and ``timeout`` applies to each; a request over the server's limits per
+        request (tokens, documents) is split in two and sent again.
         ``progress(done, total)`` is called after each request (``total`` is None when
         ``documents`` has no length). If a request fails, the batches before it stay
         written: the error names the failing document by its place in ``documents``.
@@ -352,15 +354,28 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
         total = len(documents) if isinstance(documents, Sized) else None
         done = 0
         for offset, batch in cv.document_batches(documents, batch_size):
-            request = pb.UpsertRequest(collection=collection, documents=batch)
-            try:
-                resp = await self._call(self._collections.Upsert, request, timeout)
-            except LatentError as error:
-                raise cv.upsert_error(error, offset) from error
-            done += resp.upserted
+            done += await self._upsert_batch(collection, batch, offset, timeout)
             if progress is not None:
                 progress(offset + len(batch), total)
         return done
+
+    async def _upsert_batch(
+        self, collection: str, batch: list[pb.Document], offset: int, timeout: float | None
+    ) -> int:
+        """One Upsert request. A request the server finds too large (over its tokens or
+        documents in one request, or its message size) wrote nothing, so it is sent again
+        as two halves: long texts cannot make an upsert fail for its batch size alone."""
+        request = pb.UpsertRequest(collection=collection, documents=batch)
+        try:
+            return (await self._call(self._collections.Upsert, request, timeout)).upserted
+        except LatentError as error:
+            if len(batch) > 1 and cv.request_too_large(error):
+                half = len(batch) // 2
+                first = await self._upsert_batch(collection, batch[:half], offset, timeout)
+                return first + await self._upsert_batch(
+                    collection, batch[half:], offset + half, timeout
+                )
+            raise cv.upsert_error(error, offset, len(batch)) from error
 
     async def get(
         self,

@@ -303,9 +303,20 @@ def doesnt_match_response(space: str, result: DoesntMatchResult) -> pb.DoesntMat
 # -- Collections: pieces ----------------------------------------------------------------
 
 
+_SCALAR_KINDS = frozenset(("string_value", "number_value", "bool_value"))
+
+
 def metadata(message: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct as a dict. Struct numbers are doubles: 2020 arrives as 2020.0."""
-    return json_format.MessageToDict(message)
+    """A Struct as a dict. Struct numbers are doubles: 2020 arrives as 2020.0. Scalars are
+    read directly (MessageToDict costs twice as much, per document of an Upsert)."""
+    out: dict[str, Any] = {}
+    for key, value in message.fields.items():
+        kind = value.WhichOneof("kind")
+        if kind in _SCALAR_KINDS:
+            out[key] = getattr(value, kind)
+        else:
+            out[key] = json_format.MessageToDict(value)
+    return out
 
 
 def struct(values: dict[str, Any]) -> struct_pb2.Struct:

@@ -79,8 +79,12 @@ INITIAL_CAPACITY = 1024
 # A snapshot is written after this many writes since the last one (and on close), so a
 # restart replays at most this many.
 SNAPSHOT_EVERY = 20_000
-# Vectors the indexer adds under one hold of the writer lock (about 30 ms at 384 dims).
-INDEX_CHUNK = 64
+# How long the indexer holds hnswlib's writer lock at a time (searches wait for it:
+# hnswlib cannot search while it inserts). The chunk of vectors added under one hold is
+# sized from the time the last chunks took a vector: 384-d text vectors take about
+# 0.3 ms each, random ones over 1 ms, so a fixed chunk of 64 held searches up to 75 ms.
+INDEX_HOLD_S = 0.010
+INDEX_CHUNK_MAX = 256
 # A filter that matches at most this share of the documents (or this many) is answered
 # by an exact search over the matching ones: HNSW would wander far to find k of them.
 EXACT_FILTER_SHARE = 0.05
@@ -409,6 +413,7 @@ class Collection:
         for i, doc in enumerate(documents):
             check_document(doc, i, self, seen, limits)
         vectors = self._vectors_of(documents, limits)
+        index_form = self._index_form(vectors)
         with self._lock.write():
             self._check_open()
             seq = self._last_seq() + 1
@@ -443,10 +448,10 @@ class Collection:
             except BaseException:
                 self._forget_labels(documents, labels)
                 raise
-            for doc, label, vector in zip(documents, labels, vectors, strict=True):
+            for doc, label in zip(documents, labels, strict=True):
                 self._docs[label] = (doc.id, doc.text, dict(doc.metadata))
-                self._matrix[label] = self._index_form(vector)
-                self._live[label] = True
+            self._matrix[labels] = index_form
+            self._live[labels] = True
             self._pending[labels] = True
             self._after_write(len(documents))
         return len(documents)
@@ -597,21 +602,28 @@ class Collection:
 
     def _index_pending(self) -> None:
         """The indexer thread: pending labels into hnswlib, a chunk per writer lock, so
-        searches wait at most one chunk; a snapshot once it has caught up."""
+        searches wait at most one chunk (about INDEX_HOLD_S); a snapshot once it has
+        caught up."""
+        seconds_per_vector = 0.001  # until measured
         while True:
             with self._work:
                 self._work.wait_for(lambda: self._stopping or bool(self._pending.any()), 1.0)
+            chunk = int(min(INDEX_CHUNK_MAX, max(1, INDEX_HOLD_S / seconds_per_vector)))
             with self._lock.write():
                 if self._stopping or self._index is None:
                     return
-                labels = np.flatnonzero(self._pending)[:INDEX_CHUNK]
+                labels = np.flatnonzero(self._pending)[:chunk]
                 vectors = self._matrix[labels].copy()
                 self._pending[labels] = False
                 self._inflight[labels] = True
             if len(labels):
                 with self._index_lock.write():
+                    started = time.perf_counter()
                     # One thread: the other core keeps serving requests meanwhile.
                     self._index_put(labels, vectors, num_threads=1)
+                    took = (time.perf_counter() - started) / len(labels)
+                # A moving average: the cost per vector grows with the graph.
+                seconds_per_vector = 0.7 * seconds_per_vector + 0.3 * max(took, 1e-6)
             with self._lock.write():
                 self._inflight[labels] = False
                 gone = labels[~self._live[labels]]  # deleted while being added
@@ -636,12 +648,14 @@ class Collection:
             raise FailedPrecondition(f"collection {self.name!r} was deleted")
 
     def _vectors_of(self, documents: Sequence[Document], limits: Limits) -> np.ndarray:
-        """Raw float32 vectors: given ones as they are, texts through the model."""
+        """Raw float32 vectors: given ones as they are (checked: finite, and not zero for
+        cosine), texts through the model."""
         vectors = np.zeros((len(documents), self.dimension), np.float32)
         texts = [(i, d.text) for i, d in enumerate(documents) if d.vector is None]
-        for i, doc in enumerate(documents):
-            if doc.vector is not None:
-                vectors[i] = doc.vector
+        given = [i for i, doc in enumerate(documents) if doc.vector is not None]
+        if given:
+            vectors[given] = [documents[i].vector for i in given]
+            self._check_given(vectors, given)
         if texts:
             embedded = self.model.embed(
                 [t for _, t in texts],
@@ -652,11 +666,25 @@ class Collection:
             vectors[[i for i, _ in texts]] = embedded.vectors
         return vectors
 
-    def _index_form(self, vector: np.ndarray) -> np.ndarray:
+    def _check_given(self, vectors: np.ndarray, given: list[int]) -> None:
+        """The given vectors (rows `given` of `vectors`) checked all at once; the error
+        names the first bad document, as a check per document would."""
+        rows = vectors[given]
+        bad = ~np.isfinite(rows).all(axis=1)
+        zero = np.zeros(len(given), bool)
         if self.settings.metric is Metric.COSINE:
-            norm = float(np.linalg.norm(vector))
-            return vector / norm if norm else vector
-        return vector
+            zero = np.asarray(~rows.any(axis=1))
+        if bad.any() or zero.any():
+            at = int(np.flatnonzero(bad | zero)[0])
+            problem = "contains NaN or Inf" if bad[at] else "is all zeros (it has no direction)"
+            raise invalid(f"documents[{given[at]}].vector", problem)
+
+    def _index_form(self, vectors: np.ndarray) -> np.ndarray:
+        """Rows as the index and the mirror keep them: unit length for cosine."""
+        if self.settings.metric is Metric.COSINE:
+            norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+            return np.asarray(vectors / np.where(norms > 0, norms, 1), np.float32)
+        return vectors
 
     def _allowed(self, filter: Filter | None) -> np.ndarray:
         """Labels a search may return: live ones that match. The mask of a filter is
@@ -887,15 +915,10 @@ def check_document(
             f"{name}.text", f"at most {limits.max_text_chars} characters, got {len(doc.text)}"
         )
     if doc.vector is not None:
-        vector = np.asarray(doc.vector, np.float32).reshape(-1)
-        if len(vector) != collection.dimension:
-            raise invalid(
-                f"{name}.vector", f"expected {collection.dimension} values, got {len(vector)}"
-            )
-        if not np.all(np.isfinite(vector)):
-            raise invalid(f"{name}.vector", "contains NaN or Inf")
-        if collection.settings.metric is Metric.COSINE and not np.any(vector):
-            raise invalid(f"{name}.vector", "is all zeros (it has no direction)")
+        # Finite and non-zero are checked for all documents at once (_check_given).
+        size = int(np.size(doc.vector))
+        if np.ndim(doc.vector) != 1 or size != collection.dimension:
+            raise invalid(f"{name}.vector", f"expected {collection.dimension} values, got {size}")
     elif not doc.text.strip():
         raise invalid(name, "needs a text or a vector")
     elif collection._model is None:

@@ -15,6 +15,9 @@ through the Python client on loopback, one call at a time:
   by vector, HNSW and exact, without a filter, with a selective one (a section holding
   about 2% of the documents) and a broad one (the largest section); recall@10 of the
   HNSW answer against exact=True (and counting ties at the 10th score as found);
+- hnswlib alone in this process on the same vectors (add_items on one thread, as the
+  indexer adds; knn_query one at a time), beside the rate until the index is HNSW and
+  the Search latency;
 - the collection's directory on disk; restart time (spawn until Search answers) with
   the snapshot valid and after deleting index*.hnsw*;
 - 100,000 seeded random 384-d vectors given: import rate (acknowledged, and until the
@@ -448,6 +451,32 @@ def strip_private(value: Any) -> Any:
 # The runs
 
 
+def hnswlib_alone(vectors: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
+    """hnswlib in this process on the same vectors, with the collection's settings
+    (cosine, M=16, ef_construction=200, ef=200): add_items on one thread, as latentd's
+    indexer adds, and one knn_query(k=10) at a time."""
+    import hnswlib
+
+    index = hnswlib.Index(space="cosine", dim=vectors.shape[1])
+    index.init_index(max_elements=len(vectors), M=16, ef_construction=200)
+    started = time.perf_counter()
+    index.add_items(vectors, np.arange(len(vectors)), num_threads=1)
+    add_s = time.perf_counter() - started
+    index.set_ef(200)
+    seconds = []
+    for query in queries:
+        started = time.perf_counter()
+        index.knn_query(query, k=K, num_threads=1)
+        seconds.append(time.perf_counter() - started)
+    return {
+        "vectors": len(vectors),
+        "add_s": add_s,
+        "add_per_s": len(vectors) / add_s,
+        "query_p50_ms": percentile(seconds, 50) * 1000,
+        "query_p99_ms": percentile(seconds, 99) * 1000,
+    }
+
+
 def run_documents(
     args: argparse.Namespace,
     cache_dir: Path,
@@ -482,6 +511,8 @@ def run_documents(
     query_vectors = np.asarray(model.encode(query_texts, batch_size=64), np.float32)
     results["inprocess_encode"] = baseline
     results["inprocess_encode_synopsis"] = synopsis_baseline
+    print("hnswlib alone on the same vectors ...", flush=True)
+    results["hnswlib_documents"] = hnswlib_alone(vectors, query_vectors)
     print(
         f"  {baseline['one_call_sentences_per_s']:.1f} sentences/s in one call, "
         f"{baseline['per_batch_sentences_per_s']:.1f} batch by batch; synopses "
@@ -576,6 +607,8 @@ def run_vectors(
     ids = [f"v{i:06d}" for i in range(args.vectors)]
     documents = [{"id": i, "vector": v} for i, v in zip(ids, vectors, strict=True)]
 
+    print(f"hnswlib alone on {args.vectors:,} random vectors ...", flush=True)
+    results["hnswlib_random"] = hnswlib_alone(vectors, queries)
     log_path = OUT_DIR / "latentd-collections-vectors.log"
     with collections_server(cache_dir, data_dir, log_path, sentence_dir) as run:
         run.wait_serving(timeout=600)
@@ -688,7 +721,10 @@ def print_tables(r: dict[str, Any], args: argparse.Namespace) -> None:
                 + ")",
             ]
         )
-    for m, title in ((vec, "import with vectors given"), (rnd, "import random 384-d vectors")):
+    for m, title, alone in (
+        (vec, "import with vectors given", r.get("hnswlib_documents")),
+        (rnd, "import random 384-d vectors", r.get("hnswlib_random")),
+    ):
         if not m:
             continue
         rows.append(
@@ -707,6 +743,16 @@ def print_tables(r: dict[str, Any], args: argparse.Namespace) -> None:
                 fmt_ratio(ratio(m["docs_per_s_indexed"], TARGET_VECTOR_DOCS_S)),
             ]
         )
+        if alone:
+            rows.append(
+                [
+                    "  hnswlib alone, add_items on one thread",
+                    f"{fmt(alone['add_per_s'], 0)} vectors/s",
+                    "",
+                    "until HNSW / hnswlib: "
+                    + fmt_ratio(ratio(m["docs_per_s_indexed"], alone["add_per_s"])),
+                ]
+            )
     sr = r.get("search_random")
     if sr:
         rows.append(
@@ -717,6 +763,19 @@ def print_tables(r: dict[str, Any], args: argparse.Namespace) -> None:
                 fmt_ratio(ratio(sr["p99_ms"], TARGET_P99_MS)),
             ]
         )
+    for key, title in (("hnswlib_documents", "documents"), ("hnswlib_random", "random")):
+        alone, case = r.get(key), (r.get("search_10k") or {}).get("vector/none")
+        case = case if key == "hnswlib_documents" else sr
+        if alone and case:
+            rows.append(
+                [
+                    f"  hnswlib alone, knn_query p50 / p99 ({title})",
+                    f"{alone['query_p50_ms']:.2f} / {alone['query_p99_ms']:.2f} ms",
+                    "",
+                    "Search p50 / hnswlib: "
+                    + fmt_ratio(ratio(case["p50_ms"], alone["query_p50_ms"])),
+                ]
+            )
     print_table("Targets", ["measure", "value", "target", "value / target"], rows)
 
     import_rows = []

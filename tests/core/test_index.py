@@ -373,3 +373,34 @@ def test_rwlock_writer_excludes_readers() -> None:
     for t in threads:
         t.join(timeout=60)
     assert not overlap.is_set()
+
+
+def test_rwlock_a_writer_coming_straight_back_does_not_starve_readers() -> None:
+    """The collection indexer takes the index's writer lock chunk after chunk; a search
+    waiting for it must get in between two chunks, not after the whole run."""
+    lock = ReadWriteLock()
+    writing = threading.Event()
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            with lock.write():
+                writing.set()
+                time.sleep(0.005)
+
+    def reader() -> None:
+        for _ in range(5):
+            with lock.read():
+                pass
+
+    writer_thread = threading.Thread(target=writer)
+    writer_thread.start()
+    writing.wait(5)
+    reader_thread = threading.Thread(target=reader)
+    reader_thread.start()
+    reader_thread.join(10)
+    starved = reader_thread.is_alive()
+    stop.set()
+    writer_thread.join()
+    reader_thread.join()
+    assert not starved, "the reader got in only after the writer stopped"

@@ -85,6 +85,8 @@ SNAPSHOT_EVERY = 20_000
 # 0.3 ms each, random ones over 1 ms, so a fixed chunk of 64 held searches up to 75 ms.
 INDEX_HOLD_S = 0.010
 INDEX_CHUNK_MAX = 256
+# Pending labels the indexer takes at a time under the documents' lock.
+INDEX_TAKE = 1024
 # A filter that matches at most this share of the documents (or this many) is answered
 # by an exact search over the matching ones: HNSW would wander far to find k of them.
 EXACT_FILTER_SHARE = 0.05
@@ -601,32 +603,38 @@ class Collection:
         return True
 
     def _index_pending(self) -> None:
-        """The indexer thread: pending labels into hnswlib, a chunk per writer lock, so
-        searches wait at most one chunk (about INDEX_HOLD_S); a snapshot once it has
-        caught up."""
+        """The indexer thread: takes up to INDEX_TAKE pending labels under the documents'
+        lock, adds them to hnswlib in chunks of about INDEX_HOLD_S under the index's
+        writer lock (searches wait at most one chunk; writers are not held up by the
+        indexer coming back for every chunk), and writes a snapshot once caught up."""
         seconds_per_vector = 0.001  # until measured
         while True:
             with self._work:
                 self._work.wait_for(lambda: self._stopping or bool(self._pending.any()), 1.0)
-            chunk = int(min(INDEX_CHUNK_MAX, max(1, INDEX_HOLD_S / seconds_per_vector)))
             with self._lock.write():
                 if self._stopping or self._index is None:
                     return
-                labels = np.flatnonzero(self._pending)[:chunk]
+                labels = np.flatnonzero(self._pending)[:INDEX_TAKE]
                 vectors = self._matrix[labels].copy()
                 self._pending[labels] = False
                 self._inflight[labels] = True
-            if len(labels):
+            done = 0
+            while done < len(labels) and not self._stopping:
+                chunk = int(min(INDEX_CHUNK_MAX, max(1, INDEX_HOLD_S / seconds_per_vector)))
+                part = slice(done, done + chunk)
                 with self._index_lock.write():
                     started = time.perf_counter()
                     # One thread: the other core keeps serving requests meanwhile.
-                    self._index_put(labels, vectors, num_threads=1)
-                    took = (time.perf_counter() - started) / len(labels)
+                    self._index_put(labels[part], vectors[part], num_threads=1)
+                    took = (time.perf_counter() - started) / len(labels[part])
                 # A moving average: the cost per vector grows with the graph.
                 seconds_per_vector = 0.7 * seconds_per_vector + 0.3 * max(took, 1e-6)
+                done += len(labels[part])
             with self._lock.write():
                 self._inflight[labels] = False
-                gone = labels[~self._live[labels]]  # deleted while being added
+                self._pending[labels[done:]] = True  # stopping: close() indexes them
+                added = labels[:done]
+                gone = added[~self._live[added]]  # deleted while being added
                 if len(gone):
                     with self._index_lock.write():
                         for label in gone:

@@ -5,6 +5,7 @@ scroll, restarts with a valid, a missing and a corrupt snapshot, and arithmetic.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,6 +224,40 @@ def test_restart_replays_after_the_snapshot_or_rebuilds(
         assert ids(c, d.vector, k=1) == [d.id]
     if damage in ("truncated", "flipped"):
         assert "not trusted" in caplog.text
+    again.close()
+
+
+def test_the_indexer_snapshots_after_many_writes_and_a_restart_replays_only_later_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from latentd.core import collection as collection_module
+    from latentd.core.checked_file import recorded_metadata
+
+    monkeypatch.setattr(collection_module, "SNAPSHOT_EVERY", 100)
+    manager = Collections(tmp_path / "data", no_models)
+    manager.open_all()
+    manager.create("c", dimension=DIM)
+    c = manager.get("c")
+    snapshot = c.directory / SNAPSHOT
+    c.upsert(docs(60), LIMITS)
+    assert c.wait_indexed(30)
+    assert not snapshot.exists()  # 60 writes: not yet
+    c.upsert(docs(60, seed=1, start=60), LIMITS)
+    assert c.wait_indexed(30)
+    deadline = time.monotonic() + 30
+    while not snapshot.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert recorded_metadata(snapshot)["seq"] == 120  # written by the indexer, caught up
+    c.upsert(docs(7, seed=2, start=120), LIMITS)
+    # No close: as after SIGKILL. The restart loads the snapshot and replays the 7.
+    caplog.set_level(logging.INFO)
+    again = Collections(tmp_path / "data", no_models)
+    again.open_all()
+    assert "loaded from its snapshot, 7 writes replayed" in caplog.text
+    c = again.get("c")
+    assert c.count() == 127
+    for d in docs(7, seed=2, start=120):
+        assert ids(c, d.vector, k=1) == [d.id]
     again.close()
 
 

@@ -763,9 +763,11 @@ def print_tables(r: dict[str, Any], args: argparse.Namespace) -> None:
                 fmt_ratio(ratio(sr["p99_ms"], TARGET_P99_MS)),
             ]
         )
-    for key, title in (("hnswlib_documents", "documents"), ("hnswlib_random", "random")):
-        alone, case = r.get(key), (r.get("search_10k") or {}).get("vector/none")
-        case = case if key == "hnswlib_documents" else sr
+    for key, title, case in (
+        ("hnswlib_documents", "documents", (r.get("search_10k") or {}).get("vector/none")),
+        ("hnswlib_random", "random", sr),
+    ):
+        alone = r.get(key)
         if alone and case:
             rows.append(
                 [

@@ -593,12 +593,11 @@ def upsert_error(error: LatentError, offset: int, size: int) -> LatentError:
     message = error.message
     if size == 1 and request_too_large(error) and not _DOCUMENT_INDEX.search(message):
         message = f"documents[0]: {message}"
-    if offset == 0:
-        return error if message == error.message else type(error)(error.code, message)
-    message = _DOCUMENT_INDEX.sub(lambda m: f"documents[{int(m[1]) + offset}]", message)
-    written = "the first document was" if offset == 1 else f"the first {offset} documents were"
-    message += f" ({written} upserted by earlier requests)"
-    return type(error)(error.code, message)
+    if offset:
+        message = _DOCUMENT_INDEX.sub(lambda m: f"documents[{int(m[1]) + offset}]", message)
+        written = "the first document was" if offset == 1 else f"the first {offset} documents were"
+        message += f" ({written} upserted by earlier requests)"
+    return error if message == error.message else type(error)(error.code, message)
 
 
 def search_query(

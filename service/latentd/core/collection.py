@@ -176,11 +176,15 @@ class Collection:
         ).fetchall()
         top = rows[-1][0] + 1 if rows else 0
         self._grow(max(INITIAL_CAPACITY, _capacity_for(top)))
-        for label, doc_id, text, metadata, blob in rows:
+        for label, doc_id, text, metadata, _ in rows:
             self._ids[doc_id] = label
             self._docs[label] = (doc_id, text, json.loads(metadata))
-            self._matrix[label] = self._index_form(np.frombuffer(blob, np.float32))
-            self._live[label] = True
+        if rows:
+            # The index form of all rows at once, as upsert makes it.
+            labels = [row[0] for row in rows]
+            raw = np.frombuffer(b"".join(row[4] for row in rows), np.float32)
+            self._matrix[labels] = self._index_form(raw.reshape(len(rows), self.dimension))
+            self._live[labels] = True
         self._free = [label for label in range(len(self._live)) if not self._live[label]]
         heapq.heapify(self._free)
         how = self._open_index()
@@ -621,15 +625,15 @@ class Collection:
             done = 0
             while done < len(labels) and not self._stopping:
                 chunk = int(min(INDEX_CHUNK_MAX, max(1, INDEX_HOLD_S / seconds_per_vector)))
-                part = slice(done, done + chunk)
+                part = labels[done : done + chunk]
                 with self._index_lock.write():
                     started = time.perf_counter()
                     # One thread: the other core keeps serving requests meanwhile.
-                    self._index_put(labels[part], vectors[part], num_threads=1)
-                    took = (time.perf_counter() - started) / len(labels[part])
+                    self._index_put(part, vectors[done : done + len(part)], num_threads=1)
+                    took = (time.perf_counter() - started) / len(part)
                 # A moving average: the cost per vector grows with the graph.
                 seconds_per_vector = 0.7 * seconds_per_vector + 0.3 * max(took, 1e-6)
-                done += len(labels[part])
+                done += len(part)
             with self._lock.write():
                 self._inflight[labels] = False
                 self._pending[labels[done:]] = True  # stopping: close() indexes them

@@ -86,7 +86,9 @@ def build_registry(
     for spec in sentences:
         started = time.perf_counter()
         try:
-            model = SentenceModel(spec.name, spec.path, device=settings.device)
+            model = SentenceModel(
+                spec.name, spec.path, device=settings.device, batching=settings.batch
+            )
         except Exception as exc:
             raise ModelLoadError(
                 f"sentence model {spec.name!r}: cannot load {spec.path}: "

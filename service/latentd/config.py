@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from latentd.core.batch_params import BatchParams
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.limits import Limits
 from latentd.core.word_formats import FORMATS
@@ -72,6 +73,7 @@ class Settings:
     word_models: tuple[ModelSpec, ...] = ()
     sentence_models: tuple[ModelSpec, ...] = ()
     hnsw: HnswParams = field(default_factory=HnswParams)
+    batch: BatchParams = field(default_factory=BatchParams)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -101,6 +103,12 @@ _HNSW: list[tuple[str, str]] = [
     ("ef", "HNSW ef at query time (default breadth)"),
     ("build_threads", "threads for index builds (0: all cores)"),
 ]
+_BATCH: list[tuple[str, str]] = [
+    ("max_size", "most inputs in one forward pass of a sentence model"),
+    ("max_tokens", "most padded tokens in one forward pass (0: 1024 on cpu, 16384 on gpu)"),
+    ("max_wait_ms", "how long a batch waits for more concurrent Encode callers, in ms"),
+    ("queue", "most inputs waiting for a sentence model; past it, RESOURCE_EXHAUSTED"),
+]
 _LIMIT_HELP = {
     "max_k": "most neighbours per query",
     "max_inputs": "most Encode inputs, and Similarity terms per side",
@@ -119,6 +127,10 @@ _LIMITS: list[tuple[str, str]] = [
     (f.name, "request limit: " + _LIMIT_HELP.get(f.name, f.name.replace("_", " ")))
     for f in fields(Limits)
 ]
+# Integer settings grouped in a table: [hnsw] m in TOML is --hnsw-m / LATENT_HNSW_M. The
+# limits are a table whose flags have no prefix (--max-k).
+_SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [("hnsw", _HNSW), ("batch", _BATCH)]
+_TABLES: dict[str, type] = {"hnsw": HnswParams, "batch": BatchParams, "limits": Limits}
 
 
 def _env_name(name: str) -> str:
@@ -178,14 +190,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             action=argparse.BooleanOptionalAction,
             help=described(help_text, name, getattr(defaults, name)),
         )
-    for name, help_text in _HNSW:
-        parser.add_argument(
-            _flag_name("hnsw_" + name),
-            dest="hnsw_" + name,
-            type=int,
-            metavar="N",
-            help=described(help_text, "hnsw_" + name, getattr(defaults.hnsw, name)),
-        )
+    for section, entries in _SECTIONS:
+        for name, help_text in entries:
+            parser.add_argument(
+                _flag_name(f"{section}_{name}"),
+                dest=f"{section}_{name}",
+                type=int,
+                metavar="N",
+                help=described(
+                    help_text, f"{section}_{name}", getattr(getattr(defaults, section), name)
+                ),
+            )
     for name, help_text in _LIMITS:
         parser.add_argument(
             _flag_name(name),
@@ -220,11 +235,10 @@ def load_settings(
     --config or LATENT_CONFIG. Raises ConfigError."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    hnsw: dict[str, Any] = {}
-    limits: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {table: {} for table in _TABLES}
     config_path = getattr(args, "config", None) or environ.get("LATENT_CONFIG")
     if config_path:
-        values, hnsw, limits = _from_toml(_path(str(config_path)))
+        values, tables = _from_toml(_path(str(config_path)))
 
     def pick(name: str, kind: Callable[[str], Any], target: dict[str, Any], key: str) -> None:
         env = environ.get(_env_name(name))
@@ -241,10 +255,11 @@ def load_settings(
         pick(name, kind, values, name)
     for name, _ in _SWITCHES:
         pick(name, _parse_bool, values, name)
-    for name, _ in _HNSW:
-        pick("hnsw_" + name, int, hnsw, name)
+    for section, entries in _SECTIONS:
+        for name, _ in entries:
+            pick(f"{section}_{name}", int, tables[section], name)
     for name, _ in _LIMITS:
-        pick(name, int, limits, name)
+        pick(name, int, tables["limits"], name)
     for model_kind in ("word", "sentence"):
         flags: Sequence[str] | None = getattr(args, f"{model_kind}_model", None)
         env_name = _env_name(f"{model_kind}_models")
@@ -258,7 +273,8 @@ def load_settings(
             )
     settings = Settings(**values)
     settings = replace(
-        settings, hnsw=replace(settings.hnsw, **hnsw), limits=replace(settings.limits, **limits)
+        settings,
+        **{table: replace(getattr(settings, table), **tables[table]) for table in _TABLES},
     )
     _validate(settings)
     return settings
@@ -315,20 +331,19 @@ def _models(entries: Any, where: str, base: Path) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
-def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config: cannot read {path}: {exc}") from exc
     base = path.parent
-    hnsw = _table(data, "hnsw", path)
-    limits = _table(data, "limits", path)
-    known = {f.name for f in fields(Settings)} - {"hnsw", "limits"}
+    tables = {table: _table(data, table, path) for table in _TABLES}
+    known = {f.name for f in fields(Settings)} - set(_TABLES)
     unknown = set(data) - known
     if unknown:
         raise ConfigError(
             f"config: unknown settings {sorted(unknown)} in {path} (known: "
-            f"{', '.join(sorted(known | {'hnsw', 'limits'}))})"
+            f"{', '.join(sorted(known | set(_TABLES)))})"
         )
     for key, value in data.items():
         if key in _TOML_TYPES:
@@ -339,10 +354,8 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     for name in ("cache_dir", "data_dir"):
         if name in data:
             data[name] = base / _path(data[name])
-    for section, names, where in (
-        (hnsw, {f.name for f in fields(HnswParams)}, "hnsw"),
-        (limits, {f.name for f in fields(Limits)}, "limits"),
-    ):
+    for where, section in tables.items():
+        names = {f.name for f in fields(_TABLES[where])}
         bad = set(section) - names
         if bad:
             raise ConfigError(
@@ -351,7 +364,7 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
             )
         for key, value in section.items():
             _check_type(f"{where}.{key}", value, int)
-    return data, hnsw, limits
+    return data, tables
 
 
 # -- validation --------------------------------------------------------------------------
@@ -374,6 +387,12 @@ def _validate(s: Settings) -> None:
         value = getattr(s.limits, f.name)
         if value < 1:
             raise ConfigError(f"{f.name}: must be at least 1, got {value}")
+    for name in ("max_size", "queue"):
+        if getattr(s.batch, name) < 1:
+            raise ConfigError(f"batch_{name}: must be at least 1, got {getattr(s.batch, name)}")
+    for name in ("max_tokens", "max_wait_ms"):
+        if getattr(s.batch, name) < 0:
+            raise ConfigError(f"batch_{name}: must be 0 or more, got {getattr(s.batch, name)}")
     if s.hnsw.m < 2:
         raise ConfigError(f"hnsw_m: must be at least 2, got {s.hnsw.m}")
     for name in ("ef_construction", "ef"):

@@ -71,7 +71,10 @@ def start_test_server(
     space.start_index(HnswParams(m=16, ef_construction=100, ef=64), cache_dir, background=False)
     registry.add(space, default=True)
     if sentence_model:
-        registry.add(SentenceModel(DEFAULT_SENTENCE_MODEL, default_sentence_dir()), default=True)
+        model = SentenceModel(
+            DEFAULT_SENTENCE_MODEL, default_sentence_dir(), batching=settings.batch
+        )
+        registry.add(model, default=True)
     temporary = tempfile.TemporaryDirectory(prefix="latent-data-")
     registry.collections = Collections(data_dir or Path(temporary.name), registry.model)
     registry.collections.open_all()

@@ -18,6 +18,7 @@ from latentd.config import (
     load_settings,
     parse_model,
 )
+from latentd.core.batch_params import BatchParams
 from latentd.core.index import HnswParams
 from latentd.core.limits import Limits
 
@@ -128,6 +129,7 @@ def test_env_twin_names() -> None:
     assert by_flag["--cache-dir"] == "LATENT_CACHE_DIR"
     assert by_flag["--default-models"] == "LATENT_DEFAULT_MODELS"
     assert by_flag["--hnsw-ef-construction"] == "LATENT_HNSW_EF_CONSTRUCTION"
+    assert by_flag["--batch-max-wait-ms"] == "LATENT_BATCH_MAX_WAIT_MS"
     assert by_flag["--max-k"] == "LATENT_MAX_K"
     assert by_flag["--word-model"] == "LATENT_WORD_MODELS"
     assert by_flag["--config"] == "LATENT_CONFIG"
@@ -139,10 +141,11 @@ def test_env_twin_names() -> None:
 def test_every_setting_is_a_flag() -> None:
     dests = {a.dest for a in options()}
     for f in fields(Settings):
-        if f.name in ("hnsw", "limits"):
+        if f.name in ("hnsw", "batch", "limits"):
             continue
         assert f.name in dests or f.name[:-1] in dests, f.name
     assert {f"hnsw_{f.name}" for f in fields(HnswParams)} <= dests
+    assert {f"batch_{f.name}" for f in fields(BatchParams)} <= dests
     assert {f.name for f in fields(Limits)} <= dests
 
 
@@ -260,6 +263,10 @@ ef_construction = 100
 ef = 50
 build_threads = 2
 
+[batch]
+max_size = 32
+max_wait_ms = 5
+
 [limits]
 max_k = 100
 max_batch = 10
@@ -282,6 +289,7 @@ max_batch = 10
     )
     assert s.sentence_models == (ModelSpec("mpnet", "/models/all-mpnet-base-v2"),)
     assert s.hnsw == HnswParams(m=16, ef_construction=100, ef=50, build_threads=2)
+    assert s.batch == BatchParams(max_size=32, max_wait_ms=5)
     assert s.limits == Limits(max_k=100, max_batch=10)
 
 
@@ -290,6 +298,7 @@ max_batch = 10
     [
         ("colour = 3\n", ["colour"]),
         ("[hnsw]\nmm = 3\n", ["hnsw", "mm"]),
+        ("[batch]\nwait = 3\n", ["batch", "wait"]),
         ("[limits]\nmax_kk = 3\n", ["limits", "max_kk"]),
         ("[server]\nport = 1\n", ["server"]),
         ('[[word_models]]\nname = "a"\npath = "b"\nsize = 3\n', ["word_models[0]", "size"]),
@@ -363,6 +372,10 @@ def test_port_in_range(port: str) -> None:
         (["--hnsw-m", "1"], "hnsw_m"),
         (["--hnsw-ef", "0"], "hnsw_ef"),
         (["--hnsw-build-threads", "-1"], "hnsw_build_threads"),
+        (["--batch-max-size", "0"], "batch_max_size"),
+        (["--batch-queue", "0"], "batch_queue"),
+        (["--batch-max-wait-ms", "-1"], "batch_max_wait_ms"),
+        (["--batch-max-tokens", "-1"], "batch_max_tokens"),
         (["--log-level", "loud"], "log_level"),
         (["--max-message-mb", "0"], "max_message_mb"),
         (["--max-message-mb", "4096"], "max_message_mb"),

@@ -6,11 +6,12 @@ truncation and padding settings), so two threads tokenising at once can get each
 settings and fail ("expected sequence of length 8 at dim 1 (got 7)"); and torch on 2
 cores runs a forward pass about twice as fast on the first thread that ran it than on
 any other (each thread gets its own intra-op team). So RPC threads hand their inputs to
-the model's own thread and wait; only that thread tokenises and runs the model.
+the model's own thread and wait: the batcher (core/encode_batcher.py) runs the inputs of
+concurrent requests together on that thread.
 
-Each input is tokenised once, without truncation: the token counts for the limit check
-come from the same tokenisation that feeds the model. Only inputs over the limit, when
-the caller asked to truncate them, are tokenised again with truncation.
+Each input is tokenised twice: once untruncated, to count its tokens for the limit
+checks before any forward pass is spent on its request; then with its forward pass,
+padded to that batch's longest input and cut where the caller asked to truncate.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latentd.core.cancellation import StopCheck, current_check
+from latentd.core.batch_params import BatchParams
+from latentd.core.cancellation import current_check
+from latentd.core.encode_batcher import EncodeBatcher
 from latentd.core.errors import FailedPrecondition, InvalidArgument, invalid, shown
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
@@ -37,8 +38,6 @@ log = logging.getLogger(__name__)
 
 CPU_BATCH_TOKENS = 1024
 ACCELERATOR_BATCH_TOKENS = 16_384
-# Inputs tokenised at a time to count their tokens.
-COUNT_CHUNK = 256
 
 
 class SentenceModel:
@@ -56,8 +55,7 @@ class SentenceModel:
         name: str,
         path: str | Path,
         device: str = "cpu",
-        batch_size: int = 64,
-        batch_tokens: int | None = None,
+        batching: BatchParams | None = None,
     ) -> None:
         # Never reach a model hub: the model is a local directory.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -70,7 +68,6 @@ class SentenceModel:
 
         self.name = name
         self.source = str(path)
-        self.batch_size = batch_size
         self._model: Any = SentenceTransformer(
             str(path), device=device, trust_remote_code=False, local_files_only=True
         )
@@ -80,7 +77,8 @@ class SentenceModel:
         # batches of similar length win: all-MiniLM-L6-v2 on 2 cores encodes ~100-token
         # texts at 74/s in batches of ~1,024 padded tokens and 43/s in batches of 32
         # texts; sentences of ~20 tokens equally fast either way. A GPU wants big batches.
-        self.batch_tokens = batch_tokens or (
+        batching = batching or BatchParams()
+        batch_tokens = batching.max_tokens or (
             CPU_BATCH_TOKENS if self.device == "cpu" else ACCELERATOR_BATCH_TOKENS
         )
         dimension = self._model.get_embedding_dimension()
@@ -90,12 +88,20 @@ class SentenceModel:
         max_seq_length = self._model.max_seq_length
         self.max_tokens = int(max_seq_length) if max_seq_length else 0
         self.prompt_names: list[str] = sorted(self._model.prompts or {})
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
+        self._batcher = EncodeBatcher(name, self, batching, batch_tokens)
         # The warm-up makes the model's thread the first to run torch.
-        self._thread.submit(lambda: self._forward(self._tokenize(["warm up"], "", True))).result()
+        self._batcher.encode(["warm up"], "", lambda counts: counts, lambda: None)
+
+    @property
+    def batching(self) -> BatchParams:
+        return self._batcher.params
+
+    @property
+    def batch_tokens(self) -> int:
+        return self._batcher.max_tokens
 
     def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        self._batcher.close()
 
     def embed(
         self,
@@ -118,9 +124,14 @@ class SentenceModel:
                     f"model {self.name!r} has no prompt {shown(prompt_name)} (known: {known})",
                 )
             prompt = self._model.prompts[prompt_name]
-        vectors, counts = self._on_model_thread(
-            self._encode, list(texts), prompt, truncate, field, max_request_tokens
-        )
+        texts = list(texts)
+        if not texts:
+            return Embedded(np.zeros((0, self.dimension), np.float32), [], [], [])
+
+        def check_tokens(counts: list[int]) -> list[int]:
+            return self._check_tokens(texts, counts, truncate, field, max_request_tokens)
+
+        vectors, counts = self._batcher.encode(texts, prompt, check_tokens, current_check())
         truncated = [bool(self.max_tokens and n > self.max_tokens) for n in counts]
         return Embedded(vectors, [True] * len(texts), truncated, [[] for _ in texts])
 
@@ -144,31 +155,16 @@ class SentenceModel:
             f"space {self.name!r} is a sentence model: it has no keys to search"
         )
 
-    # -- on the model's thread ---------------------------------------------------------
-
-    def _on_model_thread(self, work: Callable[..., Any], *args: Any) -> Any:
-        """Run `work(*args, stop_check)` on the model's thread and wait for it. The stop
-        check of the calling request goes along: a request whose caller has gone is
-        dropped before its next batch (or before it starts, if it waited in the queue)."""
-        future: Future[Any] = self._thread.submit(partial(work, *args, current_check()))
-        return future.result()
-
-    def _encode(
+    def _check_tokens(
         self,
         texts: list[str],
-        prompt: str,
+        counts: list[int],
         truncate: bool,
         field: str,
         max_request_tokens: int,
-        stop: StopCheck,
-    ) -> tuple[np.ndarray, list[int]]:
-        # Count every input's tokens first: a request with an input over the limit fails
-        # before any forward pass is spent on it.
-        counts: list[int] = []
-        for start in range(0, len(texts), COUNT_CHUNK):
-            stop()
-            features = self._tokenize(texts[start : start + COUNT_CHUNK], prompt, truncate=False)
-            counts += self._lengths(features)
+    ) -> list[int]:
+        """The tokens each input keeps; raises when a request breaks a limit. Runs on the
+        model's thread once a request's tokens are counted, before any forward pass."""
         too_long = [i for i, n in enumerate(counts) if self.max_tokens and n > self.max_tokens]
         if too_long and not truncate:
             first = too_long[0]
@@ -185,35 +181,17 @@ class SentenceModel:
                 f"{' after truncation' if too_long else ''}; at most {max_request_tokens} in "
                 "one request (split it into smaller requests)"
             )
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for batch in self._batches(kept):
-            stop()
-            # Tokenised again, per batch: padded to its own longest input (and cut where
-            # an input is over the model's limit).
-            cut = any(kept[i] < counts[i] for i in batch)
-            features = self._tokenize([texts[i] for i in batch], prompt, truncate=cut)
-            vectors[batch] = self._forward(features)
-        return vectors, counts
+        return kept
 
-    def _batches(self, tokens: list[int]) -> list[list[int]]:
-        """Indices of the inputs (given their token counts) in batches of similar length,
-        longest first: at most `batch_size` inputs and `batch_tokens` padded tokens each
-        (one input longer than that goes alone), so that short inputs are not padded to
-        the length of long ones."""
-        order = sorted(range(len(tokens)), key=lambda i: -tokens[i])
-        batches: list[list[int]] = []
-        for i in order:
-            batch = batches[-1] if batches else None
-            # Sorted longest first, so a batch's first input sets its padded length.
-            if (
-                batch is None
-                or len(batch) >= self.batch_size
-                or (len(batch) + 1) * tokens[batch[0]] > self.batch_tokens
-            ):
-                batches.append([i])
-            else:
-                batch.append(i)
-        return batches
+    # -- the Encoder of the batcher: on the model's thread only --------------------------
+
+    def count_tokens(self, texts: list[str], prompt: str) -> list[int]:
+        return self._lengths(self._tokenize(texts, prompt, truncate=False))
+
+    def forward(self, texts: list[str], prompt: str, truncate: bool) -> np.ndarray:
+        # Tokenised again, per batch: padded to its own longest input (and cut where an
+        # input is over the model's limit).
+        return self._forward(self._tokenize(texts, prompt, truncate))
 
     def _tokenize(self, texts: list[str], prompt: str, truncate: bool) -> dict[str, Any]:
         assert threading.current_thread().name.startswith("model-"), "tokenise on the model thread"

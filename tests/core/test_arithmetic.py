@@ -11,7 +11,16 @@ from latentd.core import checks, comparison, encoding
 from latentd.core.errors import FailedPrecondition, InvalidArgument, NotFound
 from latentd.core.index import HnswParams
 from latentd.core.limits import Limits
-from latentd.core.types import AnalogyMethod, IndexState, InterpolationPath, QueryOptions, Term
+from latentd.core.terms import TermResolver, build_batch
+from latentd.core.types import (
+    AnalogyMethod,
+    IndexState,
+    InterpolationPath,
+    QueryOptions,
+    Resolved,
+    SearchResult,
+    Term,
+)
 from latentd.core.word_space import WordSpace
 
 LIMITS = Limits()
@@ -260,3 +269,100 @@ def test_building_space_answers_exactly(tiny_kv: KeyedVectors) -> None:
     [result] = A.analogy(fresh, [(keys(["king", "woman"]), keys(["man"]))], LIMITS, k=1)
     assert result.neighbors[0].key == "queen"
     assert result.searched_with is IndexState.EXACT
+
+
+# -- a batch is matrix work, and answers each query as a request of its own would ---------
+
+
+def mixed_queries(space: WordSpace) -> list[tuple[list[Term], list[Term]]]:
+    """Analogy queries with every kind of term: keys (one by its uppercase form), texts,
+    raw vectors, weights, repeated keys and no negative terms; of different lengths."""
+    rng = np.random.default_rng(7)
+    words = space.keys
+    queries: list[tuple[list[Term], list[Term]]] = [
+        (keys(["king", "woman"]), keys(["man"])),
+        (keys(["KING"]), []),
+        ([Term(text="cat dog"), Term(key="queen", weight=2.5)], keys(["king", "king"])),
+        ([Term(vector=rng.normal(size=16).astype(np.float32))], keys(["cat"])),
+        ([Term(vector=rng.normal(size=16)), Term(key="Paris", weight=0.5)], []),
+        (keys(["frog"]), [Term(text="zzz kitten"), Term(vector=rng.normal(size=16), weight=-3)]),
+    ]
+    for _ in range(30):
+        pos = [Term(key=str(w)) for w in rng.choice(words, rng.integers(1, 5), replace=False)]
+        neg = [Term(key=str(w)) for w in rng.choice(words, rng.integers(0, 3), replace=False)]
+        queries.append((pos, neg))
+    return queries
+
+
+def assert_same_result(together: SearchResult, alone: SearchResult) -> None:
+    """Same keys in the same order and the same resolved terms; the scores may differ in
+    the last bit (BLAS multiplies a matrix of queries and a single one differently)."""
+    assert [n.key for n in together.neighbors] == [n.key for n in alone.neighbors]
+    np.testing.assert_allclose(
+        [n.score for n in together.neighbors], [n.score for n in alone.neighbors], rtol=1e-6
+    )
+    assert together.resolved == alone.resolved
+    assert together.searched_with is alone.searched_with
+
+
+@pytest.mark.parametrize(
+    "options", [EXACT, QueryOptions(), QueryOptions(include_inputs=True), QueryOptions(restrict=40)]
+)
+@pytest.mark.parametrize("method", [AnalogyMethod.COSADD, AnalogyMethod.COSMUL])
+def test_batch_analogy_equals_each_query_alone(
+    space: WordSpace, method: AnalogyMethod, options: QueryOptions
+) -> None:
+    queries = mixed_queries(space)
+    batch = A.analogy(
+        space, queries, LIMITS, k=7, method=method, options=options, prefix="queries[{i}]."
+    )
+    assert len(batch) == len(queries)
+    for query, together in zip(queries, batch, strict=True):
+        [alone] = A.analogy(space, [query], LIMITS, k=7, method=method, options=options)
+        assert_same_result(together, alone)
+    assert batch[1].resolved == [[Resolved(input="KING", key="king")], []]
+    assert batch[5].resolved[1][0].unknown_tokens == ("zzz",)
+    if not options.include_inputs:
+        assert {"king", "woman", "man"}.isdisjoint(n.key for n in batch[0].neighbors)
+
+
+@pytest.mark.parametrize("options", [EXACT, QueryOptions(), QueryOptions(include_inputs=True)])
+def test_batch_nearest_equals_each_query_alone(space: WordSpace, options: QueryOptions) -> None:
+    queries = [pos + neg for pos, neg in mixed_queries(space) if pos + neg]
+    batch = A.nearest(space, queries, LIMITS, k=5, options=options, prefix="queries[{i}].")
+    for query, together in zip(queries, batch, strict=True):
+        [alone] = A.nearest(space, [query], LIMITS, k=5, options=options)
+        assert_same_result(together, alone)
+
+
+def test_resolver_batch_equals_the_joined_groups(space: WordSpace) -> None:
+    """TermResolver.batch (array indexing over every term at once) builds the same arrays
+    as build_batch over each query's groups joined, and group() the same vectors as
+    normalising that group alone."""
+    queries = mixed_queries(space)
+    for include_inputs in (False, True):
+        resolver = TermResolver(space, LIMITS)
+        handles = [
+            (resolver.add(p, f"q{i}.positive", 1.0), resolver.add(n, f"q{i}.negative", -1.0))
+            for i, (p, n) in enumerate(queries)
+        ]
+        resolver.resolve()
+        names = [f"q{i}" for i in range(len(queries))]
+        fast = resolver.batch(handles, names, include_inputs)
+        groups = [resolver.group(p).joined(resolver.group(n)) for p, n in handles]
+        slow = build_batch(groups, names, include_inputs)
+        for field in ("combined", "terms", "weights", "exclude"):
+            np.testing.assert_array_equal(getattr(fast, field), getattr(slow, field), field)
+        for (p, n), (pos, neg) in zip(handles, queries, strict=True):
+            for handle, given in ((p, pos), (n, neg)):
+                group = resolver.group(handle)
+                alone = TermResolver(space, LIMITS)
+                alone_handle = alone.add(given, "x", 1.0)
+                alone.resolve()
+                np.testing.assert_array_equal(group.vectors, alone.group(alone_handle).vectors)
+
+
+def test_cancelling_terms_in_a_batch_name_their_query(space: WordSpace) -> None:
+    queries = [(keys(["cat"]), []), (keys(["dog"]), keys(["dog"]))]
+    with pytest.raises(InvalidArgument, match=r"queries\[1\]\.positive.*cancel out"):
+        A.analogy(space, queries, LIMITS, prefix="queries[{i}].")

@@ -205,19 +205,41 @@ def batch_analogy_args(request: pb.BatchAnalogyRequest) -> Args:
     )
 
 
-def analogy_response(space: str, result: SearchResult) -> pb.AnalogyResponse:
+# A batch response is built from plain dicts in one constructor: a message made per
+# result (and per neighbour) is copied again into its parent, which cost 3-4x as much
+# (8 us against 2 us per analogy result with upb).
+
+
+def _neighbor_fields(items: Sequence[Neighbor]) -> list[Args]:
+    return [{"key": n.key, "score": n.score} for n in items]
+
+
+def _resolved_fields(items: Sequence[Resolved]) -> list[Args]:
+    return [
+        {"input": r.input, "key": r.key, "unknown_tokens": r.unknown_tokens}
+        if r.unknown_tokens
+        else {"input": r.input, "key": r.key}
+        for r in items
+    ]
+
+
+def _analogy_fields(space: str, result: SearchResult) -> Args:
     positive, negative = result.resolved
-    return pb.AnalogyResponse(
-        space=space,
-        neighbors=neighbor_list(result.neighbors),
-        positive=resolved_list(positive),
-        negative=resolved_list(negative),
-        searched_with=INDEX_STATE[result.searched_with],
-    )
+    return {
+        "space": space,
+        "neighbors": _neighbor_fields(result.neighbors),
+        "positive": _resolved_fields(positive),
+        "negative": _resolved_fields(negative),
+        "searched_with": INDEX_STATE[result.searched_with],
+    }
+
+
+def analogy_response(space: str, result: SearchResult) -> pb.AnalogyResponse:
+    return pb.AnalogyResponse(**_analogy_fields(space, result))
 
 
 def batch_analogy_response(space: str, results: Sequence[SearchResult]) -> pb.BatchAnalogyResponse:
-    return pb.BatchAnalogyResponse(results=[analogy_response(space, r) for r in results])
+    return pb.BatchAnalogyResponse(results=[_analogy_fields(space, r) for r in results])
 
 
 def nearest_args(request: pb.NearestRequest) -> Args:
@@ -232,17 +254,21 @@ def batch_nearest_args(request: pb.BatchNearestRequest) -> Args:
     )
 
 
+def _nearest_fields(space: str, result: SearchResult) -> Args:
+    return {
+        "space": space,
+        "neighbors": _neighbor_fields(result.neighbors),
+        "query": _resolved_fields(result.resolved[0]),
+        "searched_with": INDEX_STATE[result.searched_with],
+    }
+
+
 def nearest_response(space: str, result: SearchResult) -> pb.NearestResponse:
-    return pb.NearestResponse(
-        space=space,
-        neighbors=neighbor_list(result.neighbors),
-        query=resolved_list(result.resolved[0]),
-        searched_with=INDEX_STATE[result.searched_with],
-    )
+    return pb.NearestResponse(**_nearest_fields(space, result))
 
 
 def batch_nearest_response(space: str, results: Sequence[SearchResult]) -> pb.BatchNearestResponse:
-    return pb.BatchNearestResponse(results=[nearest_response(space, r) for r in results])
+    return pb.BatchNearestResponse(results=[_nearest_fields(space, r) for r in results])
 
 
 def interpolate_args(request: pb.InterpolateRequest) -> Args:

@@ -22,7 +22,7 @@ from latentd.core.geometry import interpolation_path
 from latentd.core.limits import Limits
 from latentd.core.search import Hits, QueryBatch
 from latentd.core.space import Space
-from latentd.core.terms import TermResolver, build_batch
+from latentd.core.terms import TermResolver
 from latentd.core.types import (
     AnalogyMethod,
     InterpolateResult,
@@ -40,8 +40,14 @@ DEFAULT_STEPS = 5
 DEFAULT_OPTIONS = QueryOptions()
 
 
-def neighbors(space: Space, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
-    return [Neighbor(space.keys[r], float(s)) for r, s in zip(rows, scores, strict=True) if r >= 0]
+def neighbors(space: Space, hits: Hits) -> list[list[Neighbor]]:
+    """Each query's neighbours. Converted to Python numbers once for the whole batch:
+    numpy scalars one by one cost more than the search of a query."""
+    keys = space.keys
+    return [
+        [Neighbor(keys[r], s) for r, s in zip(rows, scores, strict=True) if r >= 0]
+        for rows, scores in zip(hits.rows.tolist(), hits.scores.tolist(), strict=True)
+    ]
 
 
 def search(
@@ -73,7 +79,7 @@ def analogy(
     resolver = TermResolver(space, limits)
     handles, names = [], []
     for i, (positive, negative) in enumerate(queries):
-        name = prefix.format(i=i)
+        name = prefix.format(i=i) if prefix else ""
         check_count(positive, f"{name}positive", limits.max_terms)
         check_count(negative, f"{name}negative", limits.max_terms, least=0)
         handles.append(
@@ -84,25 +90,11 @@ def analogy(
         )
         names.append(f"{name}positive")
     resolver.resolve()
-    groups = []
-    for pos, neg in handles:
-        p, n = resolver.group(pos), resolver.group(neg)
-        groups.append(
-            (
-                p,
-                n,
-                p.joined(n),
-            )
-        )
-    batch = build_batch([g[2] for g in groups], names, options.include_inputs)
+    batch = resolver.batch(handles, names, options.include_inputs)
     hits = search(space, batch, k, method, options, limits)
     return [
-        SearchResult(
-            neighbors(space, hits.rows[i], hits.scores[i]),
-            [p.resolved, n.resolved],
-            hits.searched_with,
-        )
-        for i, (p, n, _) in enumerate(groups)
+        SearchResult(found, [resolver.resolved(p), resolver.resolved(n)], hits.searched_with)
+        for found, (p, n) in zip(neighbors(space, hits), handles, strict=True)
     ]
 
 
@@ -119,19 +111,16 @@ def nearest(
     resolver = TermResolver(space, limits)
     handles, names = [], []
     for i, query in enumerate(queries):
-        name = f"{prefix.format(i=i)}query"
+        name = f"{prefix.format(i=i)}query" if prefix else "query"
         check_count(query, name, limits.max_terms)
         handles.append(resolver.add(query, name, 1.0))
         names.append(name)
     resolver.resolve()
-    groups = [resolver.group(h) for h in handles]
-    batch = build_batch(groups, names, options.include_inputs)
+    batch = resolver.batch([[h] for h in handles], names, options.include_inputs)
     hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits)
     return [
-        SearchResult(
-            neighbors(space, hits.rows[i], hits.scores[i]), [g.resolved], hits.searched_with
-        )
-        for i, g in enumerate(groups)
+        SearchResult(found, [resolver.resolved(h)], hits.searched_with)
+        for found, h in zip(neighbors(space, hits), handles, strict=True)
     ]
 
 
@@ -169,8 +158,8 @@ def interpolate(
     hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits)
     return InterpolateResult(
         [
-            InterpolationPoint(float(t), points[i], neighbors(space, hits.rows[i], hits.scores[i]))
-            for i, t in enumerate(ts)
+            InterpolationPoint(float(t), points[i], found)
+            for i, (t, found) in enumerate(zip(ts, neighbors(space, hits), strict=True))
         ],
         a.resolved[0],
         b.resolved[0],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,100 +42,161 @@ class ResolvedTerms:
         )
 
 
-@dataclass
-class _Pending:
-    name: str
-    term: Term
-    weight: float
-    vector: np.ndarray | None = None
-    row: int | None = None
-    resolved: Resolved = field(default_factory=Resolved)
-
-
 class TermResolver:
-    """Resolves the terms of one request, collecting every unknown key before failing."""
+    """Resolves the terms of one request, collecting every unknown key before failing.
+
+    Terms are kept in flat lists (one entry per term, groups are ranges of them) and, once
+    resolved, as one matrix of unit vectors: a batch of 10,000 queries is then one stack
+    and one normalisation, not one per group."""
 
     def __init__(self, space: Space, limits: Limits) -> None:
         self.space = space
         self.limits = limits
-        self._pending: list[_Pending] = []
+        self._terms: list[Term] = []
+        self._weights: list[float] = []
+        self._vectors: list[np.ndarray | None] = []
+        self._rows: list[int] = []  # -1: not a key of the space
+        self._resolved: list[Resolved] = []
         self._groups: list[tuple[int, int]] = []
         self._unknown: list[tuple[str, str, bool]] = []  # field, input, is a key
+        self._text_names: list[str] = []  # field of each text term, in order
+        self._raw: np.ndarray | None = None  # (terms, d) once resolved
+        self._unit: np.ndarray | None = None
 
     def add(self, terms: Sequence[Term], name: str, default_weight: float) -> int:
         """Queue a group of terms; returns its handle for `group()` after `resolve()`."""
-        start = len(self._pending)
+        start = len(self._terms)
         for i, term in enumerate(terms):
-            self._pending.append(self._check(term, f"{name}[{i}]", default_weight))
-        self._groups.append((start, len(self._pending)))
+            self._add(term, name, i, default_weight)
+        self._groups.append((start, len(self._terms)))
         return len(self._groups) - 1
 
-    def _check(self, term: Term, name: str, default_weight: float) -> _Pending:
+    def _add(self, term: Term, group: str, i: int, default_weight: float) -> None:
+        # Called once per term of a batch: the field name is formatted only when needed.
         weight = default_weight if term.weight is None else float(term.weight)
         if not math.isfinite(weight) or weight == 0:
-            raise invalid(f"{name}.weight", f"must be a finite non-zero number, got {weight}")
-        given = [x for x in (term.key, term.text, term.vector) if x is not None]
-        if len(given) != 1:
-            raise invalid(name, "a term needs exactly one of key, text or vector")
-        pending = _Pending(name, term, weight)
-        if term.vector is not None:
-            pending.vector = check_vector(term.vector, f"{name}.vector", self.space.dimension)
-        elif term.key is not None:
-            check_text(term.key, f"{name}.key", self.limits)
+            raise invalid(f"{group}[{i}].weight", f"must be a finite non-zero number, got {weight}")
+        key, text, given = term.key, term.text, term.vector
+        if (key is not None) + (text is not None) + (given is not None) != 1:
+            raise invalid(f"{group}[{i}]", "a term needs exactly one of key, text or vector")
+        vector: np.ndarray | None = None
+        row = -1
+        resolved = _NOT_A_KEY
+        if key is not None:
+            if not key.strip() or len(key) > self.limits.max_text_chars:
+                check_text(key, f"{group}[{i}].key", self.limits)
             if not self.space.has_keys:
                 raise invalid(
-                    f"{name}.key",
+                    f"{group}[{i}].key",
                     f"{self.space.name!r} is a {self.space.kind} "
                     "model and has no keys; send the text as `text`",
                 )
-            hit = self.space.lookup(term.key)
+            hit = self.space.lookup(key)
             if hit is None:
-                self._unknown.append((name, term.key, True))
+                self._unknown.append((f"{group}[{i}]", key, True))
             else:
-                pending.vector, pending.row = hit.vector, hit.index
-                pending.resolved = Resolved(input=term.key, key=hit.key)
+                vector = hit.vector
+                row = -1 if hit.index is None else hit.index
+                resolved = Resolved(input=key, key=hit.key)
+        elif given is not None:
+            vector = check_vector(given, f"{group}[{i}].vector", self.space.dimension)
         else:
-            assert term.text is not None
-            check_text(term.text, f"{name}.text", self.limits)
-        return pending
+            assert text is not None
+            check_text(text, f"{group}[{i}].text", self.limits)
+            self._text_names.append(f"{group}[{i}]")
+        self._terms.append(term)
+        self._weights.append(weight)
+        self._vectors.append(vector)
+        self._rows.append(row)
+        self._resolved.append(resolved)
 
     def resolve(self) -> None:
-        texts = [p for p in self._pending if p.term.text is not None]
+        texts = [i for i, t in enumerate(self._terms) if t.text is not None]
         if texts:
             embedded = self.space.embed(
-                [p.term.text or "" for p in texts],
+                [self._terms[i].text or "" for i in texts],
                 truncate=True,
                 field="text terms",
                 max_request_tokens=self.limits.max_request_tokens,
             )
-            for i, p in enumerate(texts):
-                if not embedded.known[i]:
-                    self._unknown.append((p.name, p.term.text or "", False))
+            for j, i in enumerate(texts):
+                given = self._terms[i].text or ""
+                if not embedded.known[j]:
+                    self._unknown.append((self._text_names[j], given, False))
                     continue
-                p.vector = embedded.vectors[i]
-                p.resolved = Resolved(
-                    input=p.term.text or "", unknown_tokens=tuple(embedded.unknown_tokens[i])
+                self._vectors[i] = embedded.vectors[j]
+                self._resolved[i] = Resolved(
+                    input=given, unknown_tokens=tuple(embedded.unknown_tokens[j])
                 )
         if self._unknown:
             raise not_in_space(self.space, self._unknown)
+        if self._vectors:
+            # A row's norm does not depend on the other rows: normalising all the terms
+            # at once gives each the same vector as normalising its group alone.
+            self._raw = np.stack(self._vectors).astype(np.float32)  # type: ignore[arg-type]
+            self._unit = unit(self._raw)
+        else:
+            self._raw = self._unit = np.zeros((0, self.space.dimension), np.float32)
+
+    def _matrix(self, normalize: bool) -> np.ndarray:
+        matrix = self._unit if normalize else self._raw
+        assert matrix is not None, "group() before a successful resolve()"
+        return matrix
 
     def group(self, handle: int, normalize: bool = True) -> ResolvedTerms:
         """The vectors of a group's terms: unit length, or as given when not `normalize`."""
         start, stop = self._groups[handle]
-        items = self._pending[start:stop]
-        found = [p.vector for p in items if p.vector is not None]
-        assert len(found) == len(items), "group() before a successful resolve()"
-        if not found:
-            vectors = np.zeros((0, self.space.dimension), np.float32)
-        else:
-            stacked = np.stack(found).astype(np.float32)
-            vectors = unit(stacked) if normalize else stacked
         return ResolvedTerms(
-            vectors=vectors,
-            weights=np.array([p.weight for p in items], dtype=np.float32),
-            rows=[p.row for p in items if p.row is not None],
-            resolved=[p.resolved for p in items],
+            vectors=self._matrix(normalize)[start:stop].copy(),
+            weights=np.array(self._weights[start:stop], dtype=np.float32),
+            rows=[r for r in self._rows[start:stop] if r >= 0],
+            resolved=self._resolved[start:stop],
         )
+
+    def resolved(self, handle: int) -> list[Resolved]:
+        """How each term of a group was resolved, after `resolve()`."""
+        start, stop = self._groups[handle]
+        return self._resolved[start:stop]
+
+    def batch(
+        self, queries: Sequence[Sequence[int]], names: Sequence[str], include_inputs: bool
+    ) -> QueryBatch:
+        """The queries in matrix form, query i made of the terms of the groups
+        `queries[i]` in order (an analogy's positive then negative group): what
+        build_batch makes of the joined groups, with array indexing instead of a
+        ResolvedTerms and a copy per query."""
+        n = len(queries)
+        handles = [h for query in queries for h in query]
+        bounds = np.array([self._groups[h] for h in handles], dtype=np.int64).reshape(-1, 2)
+        sizes = bounds[:, 1] - bounds[:, 0]
+        total = int(sizes.sum())
+        # Position of every term of every query in the flat term lists.
+        first = np.cumsum(sizes) - sizes
+        term = np.arange(total) + np.repeat(bounds[:, 0] - first, sizes)
+        query_of = np.repeat(np.repeat(np.arange(n), [len(q) for q in queries]), sizes)
+        counts = np.bincount(query_of, minlength=n)
+        starts = np.cumsum(counts) - counts
+        slot = np.arange(total) - starts[query_of]
+        width = int(counts.max()) if n else 0
+        terms = np.zeros((n, width, self.space.dimension), np.float32)
+        weights = np.zeros((n, width), np.float32)
+        terms[query_of, slot] = self._matrix(True)[term]
+        weights[query_of, slot] = np.asarray(self._weights, dtype=np.float32)[term]
+        if include_inputs:
+            exclude = np.full((n, 0), -1, np.int64)
+        else:
+            rows = np.asarray(self._rows, dtype=np.int64)[term]
+            is_key = rows >= 0
+            keys = np.bincount(query_of[is_key], minlength=n)
+            # Rank of each key among its query's keys, in term order.
+            before = np.cumsum(is_key) - is_key
+            rank = before - (np.cumsum(keys) - keys)[query_of]
+            exclude = np.full((n, int(keys.max()) if n else 0), -1, np.int64)
+            exclude[query_of[is_key], rank[is_key]] = rows[is_key]
+        return _finished(terms, weights, exclude, names)
+
+
+_NOT_A_KEY = Resolved()
 
 
 def not_in_space(space: Space, unknown: Sequence[tuple[str, str, bool]]) -> NotFound:
@@ -173,6 +234,12 @@ def build_batch(
         weights[i, : len(q.weights)] = q.weights
         if excl:
             exclude[i, : len(q.rows)] = q.rows
+    return _finished(terms, weights, exclude, names)
+
+
+def _finished(
+    terms: np.ndarray, weights: np.ndarray, exclude: np.ndarray, names: Sequence[str]
+) -> QueryBatch:
     combined, norms = weighted_means(terms, weights)
     cancelled = np.flatnonzero(norms < 1e-6)
     if len(cancelled):

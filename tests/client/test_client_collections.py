@@ -428,7 +428,8 @@ def test_filter_dict_errors(filter: dict[str, object], problem: str) -> None:
 
 def test_document_forms() -> None:
     message = cv.document({"id": "a", "text": "t", "vector": [1, 2], "metadata": {"n": 1}})
-    assert (message.id, message.text, list(message.vector.values)) == ("a", "t", [1.0, 2.0])
+    assert (message.id, message.text, list(cv.vector(message.vector))) == ("a", "t", [1.0, 2.0])
+    assert message.vector.packed == np.array([1, 2], "<f4").tobytes()  # sent packed
     assert dict(message.metadata) == {"n": 1.0}
     bare = cv.document(latent.Document("b", "text only"))
     assert not bare.HasField("vector") and not bare.HasField("metadata")
@@ -446,7 +447,7 @@ def test_search_query_forms() -> None:
     assert cv.search_query("text").text == "text"
     assert cv.search_query(latent.Text("t")).text == "t"
     assert cv.search_query(latent.Term(key="doc-1")).id == "doc-1"
-    assert list(cv.search_query([0.5, 1.0]).vector.values) == [0.5, 1.0]
+    assert list(cv.vector(cv.search_query([0.5, 1.0]).vector)) == [0.5, 1.0]
     recommend = cv.search_query(None, ["a", "b"], latent.Text("c"))
     assert recommend.WhichOneof("query") is None
     assert [t.key for t in recommend.positive] == ["a", "b"]

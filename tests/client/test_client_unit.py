@@ -56,14 +56,15 @@ def test_retry_service_config_and_message_limits() -> None:
 def test_term_forms() -> None:
     assert cv.term("king") == pb.Term(key="king")
     assert cv.term(latent.Text("a cat")) == pb.Term(text="a cat")
-    assert cv.term([1.0, 2]) == pb.Term(vector=pb.Vector(values=[1.0, 2.0]))
+    # Vectors travel packed: little-endian float32 bytes.
+    assert cv.term([1.0, 2]) == pb.Term(vector=pb.Vector(packed=np.array([1, 2], "<f4").tobytes()))
     assert cv.term(np.array([0.5, 0.25], dtype=np.float64)) == pb.Term(
-        vector=pb.Vector(values=[0.5, 0.25])
+        vector=pb.Vector(packed=np.array([0.5, 0.25], "<f4").tobytes())
     )
     weighted = cv.term(latent.Term(key="man", weight=-2.0))
     assert weighted.key == "man" and weighted.HasField("weight") and weighted.weight == -2.0
     assert not cv.term(latent.Term(text="x")).HasField("weight")
-    assert cv.term(latent.Term(vector=np.ones(2))).vector.values == [1.0, 1.0]
+    assert list(cv.vector(cv.term(latent.Term(vector=np.ones(2))).vector)) == [1.0, 1.0]
 
 
 def test_terms_single_or_many() -> None:
@@ -200,8 +201,12 @@ def _requests_sent(
 
 
 def _given(request: Message) -> set[str]:
-    """The fields set in a request, besides its operands and an all-default options."""
+    """The fields set in a request, besides its operands, an all-default options and the
+    vector format (the client always asks for packed vectors)."""
     fields = {f.name for f, _ in request.ListFields()} - _OPERANDS
+    if "vector_format" in fields:
+        assert request.vector_format == pb.PACKED  # type: ignore[attr-defined]
+        fields.discard("vector_format")
     options = getattr(request, "options", None)
     if options is not None and not options.ListFields():
         fields.discard("options")

@@ -67,10 +67,11 @@ def _is_vector(value: object) -> TypeGuard[npt.NDArray[Any] | Sequence[float]]:
 
 
 def _vector(values: npt.ArrayLike) -> pb.Vector:
-    array = np.asarray(values, dtype=np.float32)
+    # Packed little-endian float32: a copy of the array's bytes, not a list of floats.
+    array = np.asarray(values, dtype="<f4")
     if array.ndim != 1:
         raise ValueError(f"a vector term must be 1-dimensional, got shape {array.shape}")
-    return pb.Vector(values=array.tolist())
+    return pb.Vector(packed=array.tobytes())
 
 
 def term(value: TermLike) -> pb.Term:
@@ -167,6 +168,7 @@ def encode_request(
         dimensions=dimensions,
         prompt_name=prompt_name,
         truncate=truncate,
+        vector_format=pb.PACKED,
     )
 
 
@@ -240,6 +242,7 @@ def interpolate_request(
         path=path(path_name),
         k=k,
         options=query_options,
+        vector_format=pb.PACKED,
     )
 
 
@@ -288,12 +291,20 @@ def resolved(r: pb.ResolvedTerm) -> ResolvedTerm:
 
 
 def vector(v: pb.Vector) -> npt.NDArray[np.float32]:
+    if v.packed:
+        return np.frombuffer(v.packed, dtype="<f4").astype(np.float32)
     return np.asarray(v.values, dtype=np.float32)
 
 
 def encode_result(resp: pb.EncodeResponse) -> EncodeResult:
-    rows = [vector(e.vector) for e in resp.embeddings]
-    vectors = np.stack(rows) if rows else np.zeros((0, resp.dimension), dtype=np.float32)
+    if resp.embeddings and all(e.vector.packed for e in resp.embeddings):
+        # One buffer for the whole matrix: no array per row.
+        packed = b"".join(e.vector.packed for e in resp.embeddings)
+        vectors = np.frombuffer(packed, dtype="<f4").astype(np.float32)
+        vectors = vectors.reshape(len(resp.embeddings), -1)
+    else:
+        rows = [vector(e.vector) for e in resp.embeddings]
+        vectors = np.stack(rows) if rows else np.zeros((0, resp.dimension), dtype=np.float32)
     return EncodeResult(
         model=resp.model,
         dimension=resp.dimension,
@@ -676,6 +687,7 @@ def search_request(
         with_metadata=with_metadata,
         with_vector=with_vector,
         score_threshold=score_threshold,
+        vector_format=pb.PACKED,
     )
 
 
@@ -702,6 +714,7 @@ def batch_search_request(
         with_metadata=with_metadata,
         with_vector=with_vector,
         score_threshold=score_threshold,
+        vector_format=pb.PACKED,
     )
 
 

@@ -388,7 +388,9 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
         """Documents by id: those found, in the order asked, and the ids not found."""
         if isinstance(ids, str):
             ids = [ids]
-        request = pb.GetRequest(collection=collection, ids=ids, with_vector=with_vector)
+        request = pb.GetRequest(
+            collection=collection, ids=ids, with_vector=with_vector, vector_format=pb.PACKED
+        )
         return cv.get_result(await self._call(self._collections.Get, request, timeout))
 
     async def delete(
@@ -439,6 +441,7 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
             page_token=page_token,
             limit=limit,
             with_vector=with_vector,
+            vector_format=pb.PACKED,
         )
         return cv.scroll_result(await self._call(self._collections.Scroll, request, timeout))
 

@@ -384,7 +384,9 @@ class Client(ClientBase[grpc.Channel]):
         """Documents by id: those found, in the order asked, and the ids not found."""
         if isinstance(ids, str):
             ids = [ids]
-        request = pb.GetRequest(collection=collection, ids=ids, with_vector=with_vector)
+        request = pb.GetRequest(
+            collection=collection, ids=ids, with_vector=with_vector, vector_format=pb.PACKED
+        )
         return cv.get_result(self._call(self._collections.Get, request, timeout))
 
     def delete(
@@ -435,6 +437,7 @@ class Client(ClientBase[grpc.Channel]):
             page_token=page_token,
             limit=limit,
             with_vector=with_vector,
+            vector_format=pb.PACKED,
         )
         return cv.scroll_result(self._call(self._collections.Scroll, request, timeout))
 

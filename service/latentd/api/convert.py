@@ -80,6 +80,13 @@ def method(value: int) -> AnalogyMethod:
     )
 
 
+def vector_format(value: int) -> int:
+    """A response's VectorFormat; the args converters check it before any work is done."""
+    if value not in (pb.FLOATS, pb.PACKED):
+        raise invalid("vector_format", f"unknown value {value} (known: FLOATS, PACKED)")
+    return value
+
+
 def path(value: int) -> InterpolationPath:
     return enum_value(
         value,
@@ -89,7 +96,7 @@ def path(value: int) -> InterpolationPath:
     )
 
 
-def term(message: pb.Term) -> Term:
+def term(message: pb.Term, field: str) -> Term:
     weight = message.weight if message.HasField("weight") else None
     which = message.WhichOneof("value")
     if which == "key":
@@ -97,12 +104,12 @@ def term(message: pb.Term) -> Term:
     if which == "text":
         return Term(text=message.text, weight=weight)
     if which == "vector":
-        return Term(vector=np.asarray(message.vector.values, dtype=np.float32), weight=weight)
+        return Term(vector=vector_array(message.vector, f"{field}.vector"), weight=weight)
     return Term(weight=weight)  # no value: the core names the field in its error
 
 
-def terms(messages: Iterable[pb.Term]) -> list[Term]:
-    return [term(m) for m in messages]
+def terms(messages: Iterable[pb.Term], field: str) -> list[Term]:
+    return [term(m, f"{field}[{i}]") for i, m in enumerate(messages)]
 
 
 def given(message: Message, *names: str) -> Args:
@@ -119,8 +126,24 @@ def options(message: pb.QueryOptions) -> QueryOptions:
     )
 
 
-def vector(values: np.ndarray) -> pb.Vector:
+def vector(values: np.ndarray, vector_format: int = pb.FLOATS) -> pb.Vector:
+    if vector_format == pb.PACKED:
+        return pb.Vector(packed=values.astype("<f4", copy=False).tobytes())
     return pb.Vector(values=values.tolist())
+
+
+def vector_array(message: pb.Vector, field: str) -> np.ndarray:
+    """A request's vector as float32, from `values` or `packed`."""
+    if not message.packed:
+        return np.asarray(message.values, dtype=np.float32)
+    if message.values:
+        raise invalid(field, "set values or packed, not both")
+    if len(message.packed) % 4:
+        raise invalid(
+            f"{field}.packed",
+            f"{len(message.packed)} bytes is not a whole number of float32 values (4 bytes each)",
+        )
+    return np.frombuffer(message.packed, dtype="<f4").astype(np.float32)
 
 
 def neighbor_list(items: Sequence[Neighbor]) -> list[pb.Neighbor]:
@@ -162,6 +185,7 @@ def list_models_response(registry: Registry) -> pb.ListModelsResponse:
 
 
 def encode_args(request: pb.EncodeRequest) -> Args:
+    vector_format(request.vector_format)
     return dict(
         inputs=list(request.inputs),
         prompt_name=request.prompt_name,
@@ -170,12 +194,12 @@ def encode_args(request: pb.EncodeRequest) -> Args:
     )
 
 
-def encode_response(model: str, result: EncodeResult) -> pb.EncodeResponse:
+def encode_response(model: str, result: EncodeResult, vector_format: int) -> pb.EncodeResponse:
     return pb.EncodeResponse(
         model=model,
         dimension=result.vectors.shape[1],
         embeddings=[
-            pb.Embedding(vector=vector(v), truncated=t, unknown_tokens=u)
+            pb.Embedding(vector=vector(v, vector_format), truncated=t, unknown_tokens=u)
             for v, t, u in zip(result.vectors, result.truncated, result.unknown_tokens, strict=True)
         ],
     )
@@ -190,7 +214,7 @@ def _search_args(request: Any) -> Args:
 
 def analogy_args(request: pb.AnalogyRequest) -> Args:
     return dict(
-        queries=[(terms(request.positive), terms(request.negative))],
+        queries=[(terms(request.positive, "positive"), terms(request.negative, "negative"))],
         method=method(request.method),
         **_search_args(request),
     )
@@ -198,7 +222,13 @@ def analogy_args(request: pb.AnalogyRequest) -> Args:
 
 def batch_analogy_args(request: pb.BatchAnalogyRequest) -> Args:
     return dict(
-        queries=[(terms(q.positive), terms(q.negative)) for q in request.queries],
+        queries=[
+            (
+                terms(q.positive, f"queries[{i}].positive"),
+                terms(q.negative, f"queries[{i}].negative"),
+            )
+            for i, q in enumerate(request.queries)
+        ],
         method=method(request.method),
         prefix="queries[{i}].",
         **_search_args(request),
@@ -243,12 +273,12 @@ def batch_analogy_response(space: str, results: Sequence[SearchResult]) -> pb.Ba
 
 
 def nearest_args(request: pb.NearestRequest) -> Args:
-    return dict(queries=[terms(request.query)], **_search_args(request))
+    return dict(queries=[terms(request.query, "query")], **_search_args(request))
 
 
 def batch_nearest_args(request: pb.BatchNearestRequest) -> Args:
     return dict(
-        queries=[terms(q.query) for q in request.queries],
+        queries=[terms(q.query, f"queries[{i}].query") for i, q in enumerate(request.queries)],
         prefix="queries[{i}].",
         **_search_args(request),
     )
@@ -272,21 +302,26 @@ def batch_nearest_response(space: str, results: Sequence[SearchResult]) -> pb.Ba
 
 
 def interpolate_args(request: pb.InterpolateRequest) -> Args:
+    vector_format(request.vector_format)
     return dict(
-        start=term(request.start),
-        end=term(request.end),
+        start=term(request.start, "start"),
+        end=term(request.end, "end"),
         path=path(request.path),
         **given(request, "steps"),
         **_search_args(request),
     )
 
 
-def interpolate_response(space: str, result: InterpolateResult) -> pb.InterpolateResponse:
+def interpolate_response(
+    space: str, result: InterpolateResult, vector_format: int
+) -> pb.InterpolateResponse:
     return pb.InterpolateResponse(
         space=space,
         points=[
             pb.InterpolationPoint(
-                t=p.t, vector=vector(p.vector), neighbors=neighbor_list(p.neighbors)
+                t=p.t,
+                vector=vector(p.vector, vector_format),
+                neighbors=neighbor_list(p.neighbors),
             )
             for p in result.points
         ],
@@ -297,7 +332,7 @@ def interpolate_response(space: str, result: InterpolateResult) -> pb.Interpolat
 
 
 def similarity_args(request: pb.SimilarityRequest) -> Args:
-    return dict(a=terms(request.a), b=terms(request.b))
+    return dict(a=terms(request.a, "a"), b=terms(request.b, "b"))
 
 
 def similarity_response(space: str, result: SimilarityResult) -> pb.SimilarityResponse:
@@ -313,7 +348,7 @@ def similarity_response(space: str, result: SimilarityResult) -> pb.SimilarityRe
 
 
 def doesnt_match_args(request: pb.DoesntMatchRequest) -> Args:
-    return dict(terms=terms(request.terms))
+    return dict(terms=terms(request.terms, "terms"))
 
 
 def doesnt_match_response(space: str, result: DoesntMatchResult) -> pb.DoesntMatchResponse:
@@ -351,21 +386,21 @@ def struct(values: dict[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def document(message: pb.Document) -> Document:
+def document(message: pb.Document, field: str) -> Document:
     return Document(
         id=message.id,
         text=message.text,
-        vector=np.asarray(message.vector.values, dtype=np.float32)
+        vector=vector_array(message.vector, f"{field}.vector")
         if message.HasField("vector")
         else None,
         metadata=metadata(message.metadata),
     )
 
 
-def document_message(doc: Document) -> pb.Document:
+def document_message(doc: Document, vector_format: int) -> pb.Document:
     message = pb.Document(id=doc.id, text=doc.text, metadata=struct(doc.metadata))
     if doc.vector is not None:
-        message.vector.CopyFrom(vector(doc.vector))
+        message.vector.CopyFrom(vector(doc.vector, vector_format))
     return message
 
 
@@ -429,7 +464,7 @@ def metric(value: int) -> Metric:
     return enum_value(value, METRIC, "metric", pb.Metric)
 
 
-def query_term(message: pb.SearchQuery) -> Term | None:
+def query_term(message: pb.SearchQuery, field: str) -> Term | None:
     """The query of a SearchQuery as a term: a stored document's id is a key."""
     which = message.WhichOneof("query")
     if which == "id":
@@ -437,22 +472,22 @@ def query_term(message: pb.SearchQuery) -> Term | None:
     if which == "text":
         return Term(text=message.text)
     if which == "vector":
-        return Term(vector=np.asarray(message.vector.values, dtype=np.float32))
+        return Term(vector=vector_array(message.vector, f"{field}.vector"))
     return None  # positive terms alone (Recommend); the core checks that some term is given
 
 
-def search_query(message: pb.SearchQuery) -> SearchQuery:
+def search_query(message: pb.SearchQuery, field: str) -> SearchQuery:
     return SearchQuery(
-        query=query_term(message),
-        positive=tuple(terms(message.positive)),
-        negative=tuple(terms(message.negative)),
+        query=query_term(message, field),
+        positive=tuple(terms(message.positive, f"{field}.positive")),
+        negative=tuple(terms(message.negative, f"{field}.negative")),
     )
 
 
-def hit(item: Hit) -> pb.Hit:
+def hit(item: Hit, vector_format: int) -> pb.Hit:
     message = pb.Hit(id=item.id, score=item.score, text=item.text, metadata=struct(item.metadata))
     if item.vector is not None:
-        message.vector.CopyFrom(vector(item.vector))
+        message.vector.CopyFrom(vector(item.vector, vector_format))
     return message
 
 
@@ -508,7 +543,7 @@ def delete_collection_response() -> pb.DeleteCollectionResponse:
 
 
 def upsert_args(request: pb.UpsertRequest) -> Args:
-    return dict(documents=[document(d) for d in request.documents])
+    return dict(documents=[document(d, f"documents[{i}]") for i, d in enumerate(request.documents)])
 
 
 def upsert_response(upserted: int) -> pb.UpsertResponse:
@@ -516,11 +551,16 @@ def upsert_response(upserted: int) -> pb.UpsertResponse:
 
 
 def get_args(request: pb.GetRequest) -> Args:
+    vector_format(request.vector_format)
     return dict(ids=list(request.ids), with_vector=request.with_vector)
 
 
-def get_response(found: Sequence[Document], missing: Sequence[str]) -> pb.GetResponse:
-    return pb.GetResponse(documents=[document_message(d) for d in found], missing=missing)
+def get_response(
+    found: Sequence[Document], missing: Sequence[str], vector_format: int
+) -> pb.GetResponse:
+    return pb.GetResponse(
+        documents=[document_message(d, vector_format) for d in found], missing=missing
+    )
 
 
 def delete_args(request: pb.DeleteRequest) -> Args:
@@ -540,6 +580,7 @@ def count_response(count: int) -> pb.CountResponse:
 
 
 def scroll_args(request: pb.ScrollRequest) -> Args:
+    vector_format(request.vector_format)
     return dict(
         filter=filter_of(request),
         page_token=request.page_token,
@@ -548,9 +589,12 @@ def scroll_args(request: pb.ScrollRequest) -> Args:
     )
 
 
-def scroll_response(documents: Sequence[Document], next_page_token: str) -> pb.ScrollResponse:
+def scroll_response(
+    documents: Sequence[Document], next_page_token: str, vector_format: int
+) -> pb.ScrollResponse:
     return pb.ScrollResponse(
-        documents=[document_message(d) for d in documents], next_page_token=next_page_token
+        documents=[document_message(d, vector_format) for d in documents],
+        next_page_token=next_page_token,
     )
 
 
@@ -558,6 +602,7 @@ def scroll_response(documents: Sequence[Document], next_page_token: str) -> pb.S
 
 
 def _collection_search_args(request: pb.SearchRequest | pb.BatchSearchRequest) -> Args:
+    vector_format(request.vector_format)
     return dict(
         filter=filter_of(request),
         options=options(request.options),
@@ -569,24 +614,28 @@ def _collection_search_args(request: pb.SearchRequest | pb.BatchSearchRequest) -
 
 
 def search_args(request: pb.SearchRequest) -> Args:
-    return dict(queries=[search_query(request.query)], **_collection_search_args(request))
+    return dict(queries=[search_query(request.query, "query")], **_collection_search_args(request))
 
 
 def batch_search_args(request: pb.BatchSearchRequest) -> Args:
     return dict(
-        queries=[search_query(q) for q in request.queries],
+        queries=[search_query(q, f"queries[{i}]") for i, q in enumerate(request.queries)],
         prefix="queries[{i}].",
         **_collection_search_args(request),
     )
 
 
-def search_response(collection: str, result: SearchHits) -> pb.SearchResponse:
+def search_response(collection: str, result: SearchHits, vector_format: int) -> pb.SearchResponse:
     return pb.SearchResponse(
         collection=collection,
-        hits=[hit(h) for h in result.hits],
+        hits=[hit(h, vector_format) for h in result.hits],
         searched_with=INDEX_STATE[result.searched_with],
     )
 
 
-def batch_search_response(collection: str, results: Sequence[SearchHits]) -> pb.BatchSearchResponse:
-    return pb.BatchSearchResponse(results=[search_response(collection, r) for r in results])
+def batch_search_response(
+    collection: str, results: Sequence[SearchHits], vector_format: int
+) -> pb.BatchSearchResponse:
+    return pb.BatchSearchResponse(
+        results=[search_response(collection, r, vector_format) for r in results]
+    )

@@ -37,7 +37,7 @@ class EmbeddingsServicer(pb_grpc.EmbeddingsServicer):
     def Encode(self, request: pb.EncodeRequest, _: Context) -> pb.EncodeResponse:
         space = self.registry.get(request.model, default_kind="sentence", field="model")
         result = encode(space, limits=self.limits, **convert.encode_args(request))
-        return convert.encode_response(space.name, result)
+        return convert.encode_response(space.name, result, request.vector_format)
 
 
 class ArithmeticServicer(pb_grpc.ArithmeticServicer):
@@ -68,7 +68,7 @@ class ArithmeticServicer(pb_grpc.ArithmeticServicer):
     def Interpolate(self, request: pb.InterpolateRequest, _: Context) -> pb.InterpolateResponse:
         space = self.registry.get(request.space)
         result = interpolate(space, limits=self.limits, **convert.interpolate_args(request))
-        return convert.interpolate_response(space.name, result)
+        return convert.interpolate_response(space.name, result, request.vector_format)
 
     def Similarity(self, request: pb.SimilarityRequest, _: Context) -> pb.SimilarityResponse:
         space = self.registry.get(request.space)
@@ -123,7 +123,7 @@ class CollectionsServicer(pb_grpc.CollectionsServicer):
     def Get(self, request: pb.GetRequest, _: Context) -> pb.GetResponse:
         collection = self.collections.get(request.collection)
         found, missing = collection.get_documents(**convert.get_args(request))
-        return convert.get_response(found, missing)
+        return convert.get_response(found, missing, request.vector_format)
 
     def Delete(self, request: pb.DeleteRequest, _: Context) -> pb.DeleteResponse:
         collection = self.collections.get(request.collection)
@@ -138,14 +138,14 @@ class CollectionsServicer(pb_grpc.CollectionsServicer):
     def Scroll(self, request: pb.ScrollRequest, _: Context) -> pb.ScrollResponse:
         collection = self.collections.get(request.collection)
         documents, next_page_token = collection.scroll(**convert.scroll_args(request))
-        return convert.scroll_response(documents, next_page_token)
+        return convert.scroll_response(documents, next_page_token, request.vector_format)
 
     def Search(self, request: pb.SearchRequest, _: Context) -> pb.SearchResponse:
         collection = self.collections.get(request.collection)
         [hits] = search(collection, limits=self.limits, **convert.search_args(request))
-        return convert.search_response(collection.name, hits)
+        return convert.search_response(collection.name, hits, request.vector_format)
 
     def BatchSearch(self, request: pb.BatchSearchRequest, _: Context) -> pb.BatchSearchResponse:
         collection = self.collections.get(request.collection)
         results = search(collection, limits=self.limits, **convert.batch_search_args(request))
-        return convert.batch_search_response(collection.name, results)
+        return convert.batch_search_response(collection.name, results, request.vector_format)

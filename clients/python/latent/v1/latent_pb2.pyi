@@ -8,6 +8,11 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class VectorFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FLOATS: _ClassVar[VectorFormat]
+    PACKED: _ClassVar[VectorFormat]
+
 class ModelKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MODEL_KIND_UNSPECIFIED: _ClassVar[ModelKind]
@@ -36,6 +41,8 @@ class Metric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COSINE: _ClassVar[Metric]
     DOT: _ClassVar[Metric]
     L2: _ClassVar[Metric]
+FLOATS: VectorFormat
+PACKED: VectorFormat
 MODEL_KIND_UNSPECIFIED: ModelKind
 WORD: ModelKind
 SENTENCE: ModelKind
@@ -52,10 +59,12 @@ DOT: Metric
 L2: Metric
 
 class Vector(_message.Message):
-    __slots__ = ("values",)
+    __slots__ = ("values", "packed")
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
     values: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+    packed: bytes
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., packed: _Optional[bytes] = ...) -> None: ...
 
 class Term(_message.Message):
     __slots__ = ("key", "text", "vector", "weight")
@@ -134,20 +143,22 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
 
 class EncodeRequest(_message.Message):
-    __slots__ = ("model", "inputs", "normalize", "dimensions", "prompt_name", "truncate")
+    __slots__ = ("model", "inputs", "normalize", "dimensions", "prompt_name", "truncate", "vector_format")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     NORMALIZE_FIELD_NUMBER: _ClassVar[int]
     DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_NAME_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
     model: str
     inputs: _containers.RepeatedScalarFieldContainer[str]
     normalize: bool
     dimensions: int
     prompt_name: str
     truncate: bool
-    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., normalize: _Optional[bool] = ..., dimensions: _Optional[int] = ..., prompt_name: _Optional[str] = ..., truncate: _Optional[bool] = ...) -> None: ...
+    vector_format: VectorFormat
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., normalize: _Optional[bool] = ..., dimensions: _Optional[int] = ..., prompt_name: _Optional[str] = ..., truncate: _Optional[bool] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
 
 class Embedding(_message.Message):
     __slots__ = ("vector", "truncated", "unknown_tokens")
@@ -276,7 +287,7 @@ class BatchNearestResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[NearestResponse, _Mapping]]] = ...) -> None: ...
 
 class InterpolateRequest(_message.Message):
-    __slots__ = ("space", "start", "end", "steps", "path", "k", "options")
+    __slots__ = ("space", "start", "end", "steps", "path", "k", "options", "vector_format")
     SPACE_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
@@ -284,6 +295,7 @@ class InterpolateRequest(_message.Message):
     PATH_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
     space: str
     start: Term
     end: Term
@@ -291,7 +303,8 @@ class InterpolateRequest(_message.Message):
     path: InterpolationPath
     k: int
     options: QueryOptions
-    def __init__(self, space: _Optional[str] = ..., start: _Optional[_Union[Term, _Mapping]] = ..., end: _Optional[_Union[Term, _Mapping]] = ..., steps: _Optional[int] = ..., path: _Optional[_Union[InterpolationPath, str]] = ..., k: _Optional[int] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ...) -> None: ...
+    vector_format: VectorFormat
+    def __init__(self, space: _Optional[str] = ..., start: _Optional[_Union[Term, _Mapping]] = ..., end: _Optional[_Union[Term, _Mapping]] = ..., steps: _Optional[int] = ..., path: _Optional[_Union[InterpolationPath, str]] = ..., k: _Optional[int] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
 
 class InterpolationPoint(_message.Message):
     __slots__ = ("t", "vector", "neighbors")
@@ -462,14 +475,16 @@ class UpsertResponse(_message.Message):
     def __init__(self, upserted: _Optional[int] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("collection", "ids", "with_vector")
+    __slots__ = ("collection", "ids", "with_vector", "vector_format")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     IDS_FIELD_NUMBER: _ClassVar[int]
     WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
     collection: str
     ids: _containers.RepeatedScalarFieldContainer[str]
     with_vector: bool
-    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., with_vector: _Optional[bool] = ...) -> None: ...
+    vector_format: VectorFormat
+    def __init__(self, collection: _Optional[str] = ..., ids: _Optional[_Iterable[str]] = ..., with_vector: _Optional[bool] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
 
 class GetResponse(_message.Message):
     __slots__ = ("documents", "missing")
@@ -547,18 +562,20 @@ class CountResponse(_message.Message):
     def __init__(self, count: _Optional[int] = ...) -> None: ...
 
 class ScrollRequest(_message.Message):
-    __slots__ = ("collection", "filter", "page_token", "limit", "with_vector")
+    __slots__ = ("collection", "filter", "page_token", "limit", "with_vector", "vector_format")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
     collection: str
     filter: Filter
     page_token: str
     limit: int
     with_vector: bool
-    def __init__(self, collection: _Optional[str] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., page_token: _Optional[str] = ..., limit: _Optional[int] = ..., with_vector: _Optional[bool] = ...) -> None: ...
+    vector_format: VectorFormat
+    def __init__(self, collection: _Optional[str] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., page_token: _Optional[str] = ..., limit: _Optional[int] = ..., with_vector: _Optional[bool] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
 
 class ScrollResponse(_message.Message):
     __slots__ = ("documents", "next_page_token")
@@ -583,7 +600,7 @@ class SearchQuery(_message.Message):
     def __init__(self, text: _Optional[str] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., id: _Optional[str] = ..., positive: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., negative: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("collection", "query", "k", "filter", "options", "with_text", "with_metadata", "with_vector", "score_threshold")
+    __slots__ = ("collection", "query", "k", "filter", "options", "with_text", "with_metadata", "with_vector", "score_threshold", "vector_format")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -593,6 +610,7 @@ class SearchRequest(_message.Message):
     WITH_METADATA_FIELD_NUMBER: _ClassVar[int]
     WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
     SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
     collection: str
     query: SearchQuery
     k: int
@@ -602,7 +620,8 @@ class SearchRequest(_message.Message):
     with_metadata: bool
     with_vector: bool
     score_threshold: float
-    def __init__(self, collection: _Optional[str] = ..., query: _Optional[_Union[SearchQuery, _Mapping]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., with_text: _Optional[bool] = ..., with_metadata: _Optional[bool] = ..., with_vector: _Optional[bool] = ..., score_threshold: _Optional[float] = ...) -> None: ...
+    vector_format: VectorFormat
+    def __init__(self, collection: _Optional[str] = ..., query: _Optional[_Union[SearchQuery, _Mapping]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., with_text: _Optional[bool] = ..., with_metadata: _Optional[bool] = ..., with_vector: _Optional[bool] = ..., score_threshold: _Optional[float] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
 
 class Hit(_message.Message):
     __slots__ = ("id", "score", "text", "metadata", "vector")
@@ -629,7 +648,7 @@ class SearchResponse(_message.Message):
     def __init__(self, collection: _Optional[str] = ..., hits: _Optional[_Iterable[_Union[Hit, _Mapping]]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
 
 class BatchSearchRequest(_message.Message):
-    __slots__ = ("collection", "queries", "k", "filter", "options", "with_text", "with_metadata", "with_vector", "score_threshold")
+    __slots__ = ("collection", "queries", "k", "filter", "options", "with_text", "with_metadata", "with_vector", "score_threshold", "vector_format")
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     QUERIES_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
@@ -639,6 +658,7 @@ class BatchSearchRequest(_message.Message):
     WITH_METADATA_FIELD_NUMBER: _ClassVar[int]
     WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
     SCORE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
     collection: str
     queries: _containers.RepeatedCompositeFieldContainer[SearchQuery]
     k: int
@@ -648,7 +668,8 @@ class BatchSearchRequest(_message.Message):
     with_metadata: bool
     with_vector: bool
     score_threshold: float
-    def __init__(self, collection: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[SearchQuery, _Mapping]]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., with_text: _Optional[bool] = ..., with_metadata: _Optional[bool] = ..., with_vector: _Optional[bool] = ..., score_threshold: _Optional[float] = ...) -> None: ...
+    vector_format: VectorFormat
+    def __init__(self, collection: _Optional[str] = ..., queries: _Optional[_Iterable[_Union[SearchQuery, _Mapping]]] = ..., k: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., with_text: _Optional[bool] = ..., with_metadata: _Optional[bool] = ..., with_vector: _Optional[bool] = ..., score_threshold: _Optional[float] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
 
 class BatchSearchResponse(_message.Message):
     __slots__ = ("results",)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from latentd.config import DEFAULT_SENTENCE_MODEL, DEFAULT_WORD_MODEL, ModelSpec, Settings
@@ -11,6 +13,7 @@ from latentd.core.collections import Collections
 from latentd.core.loaders import ModelLoadError, default_glove_dir, load_word_space
 from latentd.core.registry import Registry
 from latentd.core.sentence_model import SentenceModel
+from latentd.core.word_space import WordSpace
 
 log = logging.getLogger(__name__)
 
@@ -63,48 +66,84 @@ def check_model_paths(words: list[ModelSpec], sentences: list[ModelSpec]) -> Non
 def build_registry(
     settings: Settings, background_index: bool = True, registry: Registry | None = None
 ) -> Registry:
-    """Load every model into `registry` (a new one by default) and mark it ready."""
+    """Load every model into `registry` (a new one by default) and mark it ready.
+
+    The sentence models load on a thread of their own while the word models load on
+    this one: a sentence model's start is mostly importing torch and sentence-transformers
+    (Python, seconds), a word model's mostly reading arrays and the HNSW index (I/O and
+    C++ that let the other thread run), so the two overlap."""
     registry = registry if registry is not None else Registry()
     words, sentences = model_specs(settings)
     check_model_paths(words, sentences)
-    for spec in words:
-        started = time.perf_counter()
-        space = load_word_space(
-            spec.name, spec.path, spec.format, allow_pickle=settings.allow_pickle, limit=spec.limit
-        )
-        log.info(
-            "%s: %d words x %d dims from %s in %.1fs",
-            space.name,
-            space.size,
-            space.dimension,
-            space.source,
-            time.perf_counter() - started,
-        )
-        if settings.index:
-            space.start_index(settings.hnsw, settings.cache_dir, background=background_index)
-        registry.add(space, default=spec.default)
-    for spec in sentences:
-        started = time.perf_counter()
+    with ThreadPoolExecutor(1, thread_name_prefix="load-sentence-models") as loader:
+        loading = loader.submit(load_sentence_models, sentences, settings)
         try:
-            model = SentenceModel(
-                spec.name, spec.path, device=settings.device, batching=settings.batch
-            )
-        except Exception as exc:
-            raise ModelLoadError(
-                f"sentence model {spec.name!r}: cannot load {spec.path}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        log.info(
-            "%s: %d dims on %s from %s in %.1fs",
-            model.name,
-            model.dimension,
-            model.device,
-            model.source,
-            time.perf_counter() - started,
-        )
+            spaces = [load_word_model(spec, settings, background_index) for spec in words]
+        except BaseException:
+            with contextlib.suppress(Exception):
+                for model in loading.result():
+                    model.close()
+            raise
+        models = loading.result()
+    for spec, space in zip(words, spaces, strict=True):
+        registry.add(space, default=spec.default)
+    for spec, model in zip(sentences, models, strict=True):
         registry.add(model, default=spec.default)
     collections = Collections(settings.data_dir, registry.model, settings.hnsw)
     collections.open_all()
     registry.collections = collections
     registry.ready()
     return registry
+
+
+def load_word_model(spec: ModelSpec, settings: Settings, background_index: bool) -> WordSpace:
+    started = time.perf_counter()
+    space = load_word_space(
+        spec.name, spec.path, spec.format, allow_pickle=settings.allow_pickle, limit=spec.limit
+    )
+    log.info(
+        "%s: %d words x %d dims from %s in %.1fs",
+        space.name,
+        space.size,
+        space.dimension,
+        space.source,
+        time.perf_counter() - started,
+    )
+    if settings.index:
+        space.start_index(settings.hnsw, settings.cache_dir, background=background_index)
+    return space
+
+
+def load_sentence_models(specs: list[ModelSpec], settings: Settings) -> list[SentenceModel]:
+    if specs and settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    models: list[SentenceModel] = []
+    try:
+        for spec in specs:
+            models.append(load_sentence_model(spec, settings))
+    except BaseException:
+        for model in models:
+            model.close()
+        raise
+    return models
+
+
+def load_sentence_model(spec: ModelSpec, settings: Settings) -> SentenceModel:
+    started = time.perf_counter()
+    try:
+        model = SentenceModel(spec.name, spec.path, device=settings.device, batching=settings.batch)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"sentence model {spec.name!r}: cannot load {spec.path}: {type(exc).__name__}: {exc}"
+        ) from exc
+    log.info(
+        "%s: %d dims on %s from %s in %.1fs",
+        model.name,
+        model.dimension,
+        model.device,
+        model.source,
+        time.perf_counter() - started,
+    )
+    return model

@@ -65,6 +65,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     workers: int = 16
     device: str = "cpu"
+    torch_threads: int = 0
     log_level: str = "info"
     default_models: bool = True
     allow_pickle: bool = False
@@ -89,6 +90,7 @@ _SCALARS: list[tuple[str, Callable[[str], Any], str]] = [
     ("data_dir", _path, "where collections are stored (one directory each)"),
     ("workers", int, "gRPC worker threads"),
     ("device", str, "torch device for sentence models (cpu, cuda, cuda:1, mps)"),
+    ("torch_threads", int, "torch's intra-op threads for sentence models (0: torch's default)"),
     ("log_level", str, ", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1]),
     ("max_message_mb", int, "largest gRPC message in MiB"),
 ]
@@ -292,7 +294,7 @@ def _check_type(where: str, value: Any, kind: type) -> None:
 
 _TOML_TYPES: dict[str, type] = {
     **{name: str for name in ("host", "device", "log_level", "cache_dir", "data_dir")},
-    **{name: int for name in ("port", "workers", "max_message_mb")},
+    **{name: int for name in ("port", "workers", "max_message_mb", "torch_threads")},
     **{name: bool for name, _ in _SWITCHES},
 }
 _MODEL_TYPES: dict[str, type] = {
@@ -375,6 +377,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("host: must not be empty")
     if not 0 <= s.port <= 65535:
         raise ConfigError(f"port: must be between 0 and 65535, got {s.port}")
+    if s.torch_threads < 0:
+        raise ConfigError(
+            f"torch_threads: must be 0 (torch's default) or more, got {s.torch_threads}"
+        )
     if s.workers < 1:
         raise ConfigError(f"workers: must be at least 1, got {s.workers}")
     if s.log_level.lower() not in LOG_LEVELS:

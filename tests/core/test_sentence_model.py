@@ -117,3 +117,21 @@ def test_concurrent_callers_share_forward_passes_and_get_their_own_vectors(
         np.linalg.norm(vectors, axis=1) * np.linalg.norm(alone, axis=1)
     )
     assert cosine.min() >= 0.9999
+
+
+def test_torch_threads_setting_sets_torch_intra_op_threads() -> None:
+    import torch
+
+    from latentd.app import default_sentence_dir, load_sentence_models
+    from latentd.config import ModelSpec, Settings
+
+    before = torch.get_num_threads()
+    try:
+        models = load_sentence_models(
+            [ModelSpec("minilm", default_sentence_dir())], Settings(torch_threads=1)
+        )
+        assert torch.get_num_threads() == 1
+        assert models[0].embed(["one thread"]).vectors.shape == (1, 384)
+        models[0].close()
+    finally:
+        torch.set_num_threads(before)

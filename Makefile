@@ -62,9 +62,12 @@ lint: install-dev
 	$(PY) -m ruff format --check service clients tests bench
 	$(PY) -m mypy
 
+# The benchmark suite (not part of the tests): tables, bench/out/summary.{md,json} and
+# bench/out/*.png, in under 15 minutes on 2 cores. `make bench BENCH_ARGS=--quick` for a
+# small run (bench/out/quick/); see bench/README.md.
 bench: install-dev
-	$(PY) bench/analogy.py
-	$(PY) bench/questions_words.py
+	$(PIP) install --quiet -c constraints.txt -e clients/python -e '.[dev,bench]'
+	MPLBACKEND=Agg $(PY) bench/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

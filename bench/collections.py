@@ -579,6 +579,8 @@ def run_documents(
 
     collection_dir = data_dir / TEXT_COLLECTION
     results["disk_10k"] = directory_bytes(collection_dir)
+    if args.no_restart:
+        return
     query = query_texts[0]
     print("restarting with a valid snapshot ...", flush=True)
     results["restart_10k_snapshot"] = restart(
@@ -658,6 +660,8 @@ def run_vectors(
 
     collection_dir = data_dir / RANDOM_COLLECTION
     results["disk_random"] = directory_bytes(collection_dir)
+    if args.no_restart:
+        return
     query = queries[0]
     print("restarting with a valid snapshot ...", flush=True)
     results["restart_random_snapshot"] = restart(
@@ -913,6 +917,8 @@ def print_tables(r: dict[str, Any], args: argparse.Namespace) -> None:
                     "; ".join(m["log"]),
                 ]
             )
+    if not restart_rows:
+        return
     print_table(
         "Restart (seconds from spawn; the sentence model loads first)",
         [
@@ -946,7 +952,8 @@ def search_row(collection: str, kind: str, described: str, case: dict[str, Any])
 # ---------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with the sizes --quick or the full run implies filled in."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 docs, 20,000 vectors")
     parser.add_argument("--docs", type=int, default=None, help="default 10,000")
@@ -964,6 +971,9 @@ def main(argv: list[str] | None = None) -> int:
         help="HNSW search breadths also tried on the random vectors (server default: 200)",
     )
     parser.add_argument("--only", choices=("documents", "vectors"), default=None)
+    parser.add_argument(
+        "--no-restart", action="store_true", help="skip the restarts (import and search only)"
+    )
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--keep-data", default=None, help="data directory to keep")
     args = parser.parse_args(argv)
@@ -971,7 +981,12 @@ def main(argv: list[str] | None = None) -> int:
     args.vectors = args.vectors or (20_000 if args.quick else 100_000)
     args.synopsis_docs = args.synopsis_docs or (500 if args.quick else 2_000)
     args.per_batch_docs = min(args.docs, args.per_batch_docs or (500 if args.quick else 2_000))
+    return args
 
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every step `args` asks for, each with its own servers; prints the tables and
+    returns the results (without the private `_` entries)."""
     from latentd.app import default_sentence_dir
 
     warn_if_busy()
@@ -993,7 +1008,14 @@ def main(argv: list[str] | None = None) -> int:
             step(args, cache_dir, data_dir, sentence_dir, results)
     results["total_s"] = time.perf_counter() - started
     print_tables(results, args)
-    write_json("collections-quick" if args.quick else "collections", strip_private(results))
+    cleaned: dict[str, Any] = strip_private(results)
+    return cleaned
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = run(args)
+    write_json("collections-quick" if args.quick else "collections", results)
     return 0
 
 

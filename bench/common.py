@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -121,6 +122,43 @@ def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
+def tail_stats(seconds: Sequence[float]) -> dict[str, float]:
+    """Count, p50, p99 and mean in milliseconds (the figures of the suite's tables)."""
+    ms = [s * 1000.0 for s in seconds]
+    if not ms:
+        return {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "mean_ms": float("nan")}
+    return {
+        "n": len(ms),
+        "p50_ms": percentile(ms, 50),
+        "p99_ms": percentile(ms, 99),
+        "mean_ms": statistics.fmean(ms),
+    }
+
+
+class Budget:
+    """A wall-clock budget shared by the parts of a run: a part asks what is left before
+    an optional step and skips or shrinks it, so the whole run ends in time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.perf_counter()
+        self.skipped: list[str] = []
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self) -> float:
+        return self.seconds - self.elapsed()
+
+    def allows(self, needed_s: float, step: str) -> bool:
+        """Whether `needed_s` more seconds fit; a step that does not is recorded."""
+        if self.left() >= needed_s:
+            return True
+        self.skipped.append(step)
+        print(f"budget: skipping {step} ({self.left():.0f}s left, needs ~{needed_s:.0f}s)")
+        return False
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b == 0:
         return None
@@ -154,9 +192,14 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
+# Every table printed in this process, as markdown, in order (the suite's summary.md).
+PRINTED_TABLES: list[str] = []
+
+
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    print(f"\n### {title}\n")
-    print(markdown_table(headers, rows))
+    text = f"### {title}\n\n{markdown_table(headers, rows)}"
+    PRINTED_TABLES.append(text)
+    print(f"\n{text}")
     sys.stdout.flush()
 
 
@@ -271,8 +314,11 @@ class ServerRun:
 
 
 @contextlib.contextmanager
-def latentd_server(cache_dir: Path, log_path: Path) -> Iterator[ServerRun]:
-    """Spawn `latentd serve` on a free loopback port; stop it (SIGTERM, then SIGKILL)."""
+def latentd_server(
+    cache_dir: Path, log_path: Path, extra_args: Sequence[str] = ()
+) -> Iterator[ServerRun]:
+    """Spawn `latentd serve` on a free loopback port, with `extra_args` after the
+    benchmark's own flags; stop it (SIGTERM, then SIGKILL)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_was_empty = not any(cache_dir.iterdir())
     port = free_port()
@@ -286,6 +332,7 @@ def latentd_server(cache_dir: Path, log_path: Path) -> Iterator[ServerRun]:
         str(port),
         "--cache-dir",
         str(cache_dir),
+        *extra_args,
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
@@ -298,6 +345,32 @@ def latentd_server(cache_dir: Path, log_path: Path) -> Iterator[ServerRun]:
             yield run
         finally:
             stop_process(proc)
+
+
+def serve_flags() -> set[str]:
+    """The long flags `latentd serve --help` lists (flags being added by other work are
+    passed only where this server has them)."""
+    out = subprocess.run(
+        [*latentd_command(), "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        check=True,
+    ).stdout
+    return set(re.findall(r"(--[a-z][a-z0-9-]+)", out))
+
+
+def supported_args(args: Sequence[str], flags: set[str]) -> tuple[list[str], list[str]]:
+    """`args` (flags with their values, `--flag value` or `--flag=value`) split into
+    those this server knows and those it does not."""
+    known: list[str] = []
+    unknown: list[str] = []
+    current = known
+    for arg in args:
+        if arg.startswith("--"):
+            current = known if arg.split("=", 1)[0] in flags else unknown
+        current.append(arg)
+    return known, unknown
 
 
 @contextlib.contextmanager

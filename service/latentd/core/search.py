@@ -160,6 +160,8 @@ def search(
         rows, scores = _exact(space.unit[:limit], batch, k, method)
         return Hits(rows, scores, IndexState.EXACT)
     rows, scores = _hnsw(space, batch, k, method, limit, wanted, ef)
+    if k == 0 or (rows[:, k - 1] >= 0).all():
+        return Hits(rows, scores, IndexState.HNSW)  # every query has its k (the usual case)
     short = _short_rows(rows, batch.exclude, k, limit)
     if short.any():
         fix_rows, fix_scores = _exact(space.unit[:limit], batch.rows(short), k, method)

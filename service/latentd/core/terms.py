@@ -163,37 +163,29 @@ class TermResolver:
     ) -> QueryBatch:
         """The queries in matrix form, query i made of the terms of the groups
         `queries[i]` in order (an analogy's positive then negative group): what
-        build_batch makes of the joined groups, with array indexing instead of a
-        ResolvedTerms and a copy per query."""
-        n = len(queries)
-        handles = [h for query in queries for h in query]
-        bounds = np.array([self._groups[h] for h in handles], dtype=np.int64).reshape(-1, 2)
-        sizes = bounds[:, 1] - bounds[:, 0]
-        total = int(sizes.sum())
-        # Position of every term of every query in the flat term lists.
-        first = np.cumsum(sizes) - sizes
-        term = np.arange(total) + np.repeat(bounds[:, 0] - first, sizes)
-        query_of = np.repeat(np.repeat(np.arange(n), [len(q) for q in queries]), sizes)
-        counts = np.bincount(query_of, minlength=n)
-        starts = np.cumsum(counts) - counts
-        slot = np.arange(total) - starts[query_of]
-        width = int(counts.max()) if n else 0
-        terms = np.zeros((n, width, self.space.dimension), np.float32)
-        weights = np.zeros((n, width), np.float32)
-        terms[query_of, slot] = self._matrix(True)[term]
-        weights[query_of, slot] = np.asarray(self._weights, dtype=np.float32)[term]
+        build_batch makes of the joined groups, by array indexing instead of a
+        ResolvedTerms and a copy per query. A query's groups are consecutive handles,
+        so its terms are one range of the flat lists; every query has a term."""
+        assert all(q[-1] - q[0] == len(q) - 1 for q in queries), "groups not consecutive"
+        first = np.array([self._groups[q[0]][0] for q in queries], dtype=np.int64)
+        stop = np.array([self._groups[q[-1]][1] for q in queries], dtype=np.int64)
+        counts = stop - first
+        assert counts.min() > 0, "a query without terms"
+        slots = np.arange(counts.max())
+        present = slots < counts[:, None]  # (n, width): False in the padding
+        index = np.where(present, first[:, None] + slots, first[:, None])
+        terms = self._matrix(True)[index]
+        terms[~present] = 0
+        weights = np.where(present, np.asarray(self._weights, dtype=np.float32)[index], 0)
         if include_inputs:
-            exclude = np.full((n, 0), -1, np.int64)
+            exclude = np.full((len(queries), 0), -1, np.int64)
         else:
-            rows = np.asarray(self._rows, dtype=np.int64)[term]
-            is_key = rows >= 0
-            keys = np.bincount(query_of[is_key], minlength=n)
-            # Rank of each key among its query's keys, in term order.
-            before = np.cumsum(is_key) - is_key
-            rank = before - (np.cumsum(keys) - keys)[query_of]
-            exclude = np.full((n, int(keys.max()) if n else 0), -1, np.int64)
-            exclude[query_of[is_key], rank[is_key]] = rows[is_key]
-        return _finished(terms, weights, exclude, names)
+            rows = np.where(present, np.asarray(self._rows, dtype=np.int64)[index], -1)
+            # Each query's keys first, in term order, as wide as the most keys of a query.
+            keys_first = np.argsort(rows < 0, axis=1, kind="stable")
+            width = int((rows >= 0).sum(axis=1).max())
+            exclude = np.take_along_axis(rows, keys_first, axis=1)[:, :width]
+        return _finished(terms, weights.astype(np.float32), exclude, names)
 
 
 _NOT_A_KEY = Resolved()

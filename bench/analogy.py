@@ -10,11 +10,17 @@ Measures, with the default models (GloVe 6B 50d, all-MiniLM-L6-v2):
   (c) Analogy latency per query through the Python client, HNSW and exact, over ~200
       questions of gensim's questions-words.txt, next to gensim's most_similar (3CosAdd)
       and most_similar_cosmul (3CosMul) in-process on the same vectors, with the agreement
-      of the answers.
+      of the answers;
+  (d) the cost of a call over the library it wraps: Analogy (3CosAdd) and Nearest
+      through the client, k=10 over the HNSW index, each call followed by the same query
+      in-process on the server's own index file (hnswlib knn_query for as many candidates
+      as the service asks for, at the same ef, then a numpy rerank without the inputs);
+      p50 of each and their difference.
 
     python bench/analogy.py [--target HOST:PORT] [--cache-dir DIR] [--questions 200]
 
-With --target, an already running server is measured and (a), (b) are skipped.
+With --target, an already running server is measured and (a), (b) are skipped; (d) needs
+the server's index file, under --cache-dir (and --ef when the server's default differs).
 Prints markdown tables and writes bench/out/analogy.json.
 """
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -31,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import numpy as np
 from common import Question, fmt, fmt_ratio, latency_stats, print_table, ratio
 
 K = 10
@@ -203,6 +211,117 @@ def latency_section(target: str, kv: Any, questions: list[Question]) -> dict[str
     return results
 
 
+def index_file(cache_dir: Path | None) -> Path | None:
+    """The GloVe index latentd cached under cache_dir (the newest, if several)."""
+    if cache_dir is None:
+        return None
+    found = sorted(cache_dir.glob(f"{common.WORD_SPACE}-*.hnsw"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def server_ef() -> int:
+    """The spawned server's default ef: LATENT_HNSW_EF if set, else latentd's default."""
+    from latentd.core.hnsw_params import HnswParams
+
+    return int(os.environ.get("LATENT_HNSW_EF") or HnswParams().ef)
+
+
+def overhead_section(
+    target: str, kv: Any, questions: list[Question], index_path: Path, ef: int, rounds: int = 3
+) -> dict[str, Any]:
+    """p50 of one call through the client next to hnswlib + rerank in-process on the same
+    query, the two interleaved so that the machine's load falls on both alike."""
+    import hnswlib
+
+    import latent
+
+    unit = kv.get_normed_vectors()
+    index = hnswlib.Index(space="ip", dim=unit.shape[1])
+    index.load_index(str(index_path))
+    index.set_ef(ef)
+    vocab = kv.key_to_index
+    client = latent.Client(target)
+
+    def library(rows: list[int], query: np.ndarray) -> list[str]:
+        vector = query / np.linalg.norm(query)
+        labels, _ = index.knn_query(vector[None, :], k=K + len(rows), num_threads=1)
+        candidates = labels[0].astype(np.int64)
+        scores = unit[candidates] @ vector
+        scores[np.isin(candidates, rows)] = -np.inf
+        return [kv.index_to_key[i] for i in candidates[np.argsort(-scores, kind="stable")[:K]]]
+
+    def library_analogy(q: Question) -> list[str]:
+        rows = [vocab[q.b], vocab[q.c], vocab[q.a]]
+        return library(rows, unit[rows[0]] + unit[rows[1]] - unit[rows[2]])
+
+    def library_nearest(q: Question) -> list[str]:
+        return library([vocab[q.a]], unit[vocab[q.a]])
+
+    def service_analogy(q: Question) -> list[str]:
+        return client.analogy([q.b, q.c], [q.a], k=K, space=common.WORD_SPACE).keys
+
+    def service_nearest(q: Question) -> list[str]:
+        return [n.key for n in client.nearest(q.a, k=K, space=common.WORD_SPACE).neighbors]
+
+    results: dict[str, Any] = {"ef": ef, "index_file": index_path.name, "calls": {}}
+    rows_out: list[list[str]] = []
+    for name, service, reference in (
+        ("Analogy", service_analogy, library_analogy),
+        ("Nearest", service_nearest, library_nearest),
+    ):
+        for q in questions[:20]:  # warm up both
+            service(q)
+            reference(q)
+        service_s: list[float] = []
+        library_s: list[float] = []
+        agree = 0
+        for _ in range(rounds):
+            for q in questions:
+                start = time.perf_counter()
+                got = service(q)
+                middle = time.perf_counter()
+                expected = reference(q)
+                library_s.append(time.perf_counter() - middle)
+                service_s.append(middle - start)
+                agree += got == expected
+        service_stats, library_stats = latency_stats(service_s), latency_stats(library_s)
+        entry = {
+            "service": service_stats,
+            "hnswlib_rerank": library_stats,
+            "difference_median_ms": service_stats["median_ms"] - library_stats["median_ms"],
+            "same_top10": agree / len(service_s),
+        }
+        results["calls"][name] = entry
+        rows_out.append(
+            [
+                name,
+                fmt(service_stats["median_ms"], 3),
+                fmt(library_stats["median_ms"], 3),
+                fmt(entry["difference_median_ms"], 3),
+                fmt_ratio(ratio(service_stats["median_ms"], library_stats["median_ms"])),
+                f"{entry['same_top10']:.1%}",
+            ]
+        )
+    client_close = getattr(client, "close", None)
+    if callable(client_close):
+        client_close()
+    print_table(
+        f"One call over the library: p50 through the Python client vs hnswlib knn_query + "
+        f"numpy rerank in-process on the server's index (ef {ef}), k={K}, "
+        f"{len(questions)} questions x {rounds}, interleaved",
+        [
+            "call",
+            "latentd p50 ms",
+            "hnswlib + rerank p50 ms",
+            "difference ms",
+            "ratio",
+            "same top-10",
+        ],
+        rows_out,
+    )
+    return results
+
+
 def encode_once(target: str) -> None:
     import latent
 
@@ -225,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--ef",
+        type=int,
+        default=0,
+        help="the server's default ef, for hnswlib alone (default: LATENT_HNSW_EF or latentd's)",
+    )
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     args = parser.parse_args(argv)
     common.warn_if_busy()
@@ -242,6 +367,13 @@ def main(argv: list[str] | None = None) -> int:
             print("warning: the index of the target is not HNSW; 'hnsw' rows run exactly")
         results["target"] = args.target
         results["latency"] = latency_section(args.target, kv, questions)
+        index_path = index_file(Path(args.cache_dir)) if args.cache_dir else None
+        if index_path is not None:
+            results["overhead"] = overhead_section(
+                args.target, kv, questions, index_path, args.ef or server_ef()
+            )
+        else:
+            print("no index file (pass --cache-dir): the comparison with hnswlib is left out")
         common.write_json("analogy", results, args.out)
         return 0
 
@@ -315,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
                 ],
             )
             results["latency"] = latency_section(run.target, kv, questions)
+            index_path = index_file(cache_dir)
+            if index_path is not None:
+                results["overhead"] = overhead_section(
+                    run.target, kv, questions, index_path, args.ef or server_ef()
+                )
     common.write_json("analogy", results, args.out)
     return 0
 

@@ -4,10 +4,15 @@ BatchAnalogy, next to gensim's KeyedVectors.evaluate_word_analogies on the same 
 All 19,544 questions, lowercased; a question with a word outside the 300,000 most frequent
 words is skipped (gensim's restrict_vocab=300000, case_insensitive=True does the same).
 The service answers 3CosAdd with k=1 and restrict=300000, in batches, once over the HNSW
-index and once exactly. Reported: time, questions per second, accuracy, agreement of the
-service's top-1 with gensim's, and the ratios service/gensim.
+index and once exactly. Next to it, the library the service wraps: hnswlib alone on the
+server's own index file (from --cache-dir), one knn_query over every question's combined
+vector for as many candidates as the service asks for (k + 3 inputs, widened for
+restrict) at the server's default ef, then the exact top-1 among them in numpy. Reported:
+time, questions per second, accuracy, agreement of the top-1 with gensim's, and the time
+ratios to gensim and to hnswlib alone.
 
     python bench/questions_words.py [--target HOST:PORT] [--cache-dir DIR] [--batch 2000]
+        [--ef EF]
 
 Prints markdown tables and writes bench/out/questions_words.json.
 """
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
+import os
 import sys
 import time
 from collections import defaultdict
@@ -25,9 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import common
+import numpy as np
 from common import Question, fmt, fmt_ratio, print_table, ratio
 
 RESTRICT = 300_000
+# Candidates the service asks HNSW for: k=1 plus the 3 input words, widened by
+# size / restrict so that enough fall among the first `restrict` (core/search.py).
+INPUTS = 3
 
 
 def gensim_evaluate(kv: Any) -> dict[str, Any]:
@@ -89,7 +100,51 @@ def service_run(client: Any, questions: list[Question], batch: int, exact: bool)
     return {"seconds": seconds, "answers": answers}
 
 
-def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
+def server_ef() -> int:
+    """The spawned server's default ef: LATENT_HNSW_EF if set, else latentd's default."""
+    from latentd.core.hnsw_params import HnswParams
+
+    return int(os.environ.get("LATENT_HNSW_EF") or HnswParams().ef)
+
+
+def index_file(cache_dir: Path | None) -> Path | None:
+    """The GloVe index latentd cached under cache_dir (the newest, if several)."""
+    if cache_dir is None:
+        return None
+    found = sorted(cache_dir.glob(f"{common.WORD_SPACE}-*.hnsw"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def hnswlib_run(kv: Any, questions: list[Question], path: Path, ef: int) -> dict[str, Any]:
+    """hnswlib alone on the server's index: the questions' 3CosAdd vectors in one
+    knn_query (all cores, as the service), then the exact best candidate among the first
+    RESTRICT keys that is not an input. Timed from the word rows to the answers."""
+    import hnswlib
+
+    unit = kv.get_normed_vectors()
+    index = hnswlib.Index(space="ip", dim=unit.shape[1])
+    index.load_index(str(path))
+    index.set_ef(ef)
+    vocab = kv.key_to_index
+    size = len(kv.index_to_key)
+    wanted = math.ceil((1 + INPUTS) * size / RESTRICT) + 8
+    rows = np.array([[vocab[q.b], vocab[q.c], vocab[q.a]] for q in questions], dtype=np.int64)
+    index.knn_query(unit[rows[:50, 0]], k=wanted)  # warm up
+    start = time.perf_counter()
+    combined = unit[rows[:, 0]] + unit[rows[:, 1]] - unit[rows[:, 2]]
+    combined /= np.linalg.norm(combined, axis=1, keepdims=True)
+    labels, _ = index.knn_query(combined, k=wanted, num_threads=os.cpu_count() or 1)
+    labels = labels.astype(np.int64)
+    scores = np.einsum("nkd,nd->nk", unit[labels], combined)
+    scores[(labels >= RESTRICT) | (labels[:, :, None] == rows[:, None, :]).any(axis=2)] = -np.inf
+    best = labels[np.arange(len(labels)), scores.argmax(axis=1)]
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "answers": [kv.index_to_key[i] for i in best], "ef": ef}
+
+
+def run(
+    target: str, kv: Any, batch: int, index_path: Path | None = None, ef: int = 0
+) -> dict[str, Any]:
     import latent
 
     vocab = kv.key_to_index
@@ -113,6 +168,12 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
     client_close = getattr(client, "close", None)
     if callable(client_close):
         client_close()
+    if index_path is not None:
+        print(f"hnswlib alone on {index_path.name}, ef {ef} ...", flush=True)
+        runs["hnswlib"] = hnswlib_run(kv, questions, index_path, ef)
+        print(f"  {runs['hnswlib']['seconds']:.2f}s")
+    else:
+        print("no index file (pass --cache-dir): the hnswlib-alone row is left out")
 
     # gensim's top-1 per question: the expected word where it was right; asked again
     # (most_similar, as evaluate_word_analogies asks it) where it was wrong.
@@ -141,6 +202,12 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
         by_section[q.section]["n"] += 1
         by_section[q.section]["gensim"] += g == q.expected
     rows = []
+    library_s = runs["hnswlib"]["seconds"] if "hnswlib" in runs else None
+    names = {
+        "hnsw": "latentd BatchAnalogy hnsw",
+        "exact": "latentd BatchAnalogy exact",
+        "hnswlib": f"hnswlib alone (knn_query + numpy rerank, ef {ef})",
+    }
     for label, r in runs.items():
         answers = r["answers"]
         correct = sum(1 for q, a in zip(questions, answers, strict=True) if a == q.expected)
@@ -154,17 +221,22 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
             "correct": correct,
             "top1_agreement": agree / n,
             "ratio_time": ratio(r["seconds"], ref["seconds"]),
+            "times_faster_than_gensim": ratio(ref["seconds"], r["seconds"]),
+            "ratio_time_to_hnswlib": ratio(r["seconds"], library_s),
         }
+        if "ef" in r:
+            entry["ef"] = r["ef"]
         results[label] = entry
         rows.append(
             [
-                f"latentd BatchAnalogy {label}",
+                names[label],
                 fmt(n),
-                fmt(r["seconds"], 1),
+                fmt(r["seconds"], 2),
                 fmt(entry["questions_per_s"], 0),
                 f"{entry['accuracy']:.2%}",
                 f"{entry['top1_agreement']:.2%}",
-                fmt_ratio(entry["ratio_time"]),
+                fmt_ratio(entry["times_faster_than_gensim"]),
+                fmt_ratio(entry["ratio_time_to_hnswlib"]),
             ]
         )
     rows.append(
@@ -176,6 +248,7 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
             f"{ref['score']:.2%}",
             "100.00%",
             "1.00×",
+            fmt_ratio(ratio(ref["seconds"], library_s)),
         ]
     )
     print_table(
@@ -188,7 +261,8 @@ def run(target: str, kv: Any, batch: int) -> dict[str, Any]:
             "questions/s",
             "accuracy",
             "top-1 = gensim's",
-            "time ratio vs gensim",
+            "times faster than gensim",
+            "time / hnswlib alone",
         ],
         rows,
     )
@@ -218,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-dir", help="index cache of the spawned server (default: a temporary directory)"
     )
     parser.add_argument("--batch", type=int, default=2000, help="queries per BatchAnalogy")
+    parser.add_argument(
+        "--ef",
+        type=int,
+        default=0,
+        help="the server's default ef, for hnswlib alone (default: LATENT_HNSW_EF or latentd's)",
+    )
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     args = parser.parse_args(argv)
     common.warn_if_busy()
@@ -227,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.ExitStack() as stack:
         target = args.target
+        cache_dir = Path(args.cache_dir) if args.cache_dir else None
         if not target:
             cache_dir = stack.enter_context(common.cache_directory(args.cache_dir))
             server = stack.enter_context(
@@ -238,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         hnsw_wait = common.wait_hnsw(target, timeout=900)
         if hnsw_wait is None:
             print("warning: the index is not HNSW; the 'hnsw' run is answered exactly")
-        results = run(target, kv, args.batch)
+        results = run(target, kv, args.batch, index_file(cache_dir), args.ef or server_ef())
         results["target"] = args.target or "spawned"
     common.write_json("questions_words", results, args.out)
     return 0

@@ -7,12 +7,13 @@ The service answers 3CosAdd with k=1 and restrict=300000, in batches, once over 
 index and once exactly. Next to it, the library the service wraps: hnswlib alone on the
 server's own index file (from --cache-dir), one knn_query over every question's combined
 vector for as many candidates as the service asks for (k + 3 inputs, widened for
-restrict) at the server's default ef, then the exact top-1 among them in numpy. Reported:
-time, questions per second, accuracy, agreement of the top-1 with gensim's, and the time
-ratios to gensim and to hnswlib alone.
+restrict) at the server's default ef, then the exact top-1 among them in numpy; the two
+interleaved over --rounds rounds, each reported by its median. Reported: time, questions
+per second, accuracy, agreement of the top-1 with gensim's, and the time ratios to gensim
+and to hnswlib alone.
 
     python bench/questions_words.py [--target HOST:PORT] [--cache-dir DIR] [--batch 2000]
-        [--ef EF]
+        [--ef EF] [--rounds 3]
 
 Prints markdown tables and writes bench/out/questions_words.json.
 """
@@ -115,35 +116,55 @@ def index_file(cache_dir: Path | None) -> Path | None:
     return found[-1] if found else None
 
 
-def hnswlib_run(kv: Any, questions: list[Question], path: Path, ef: int) -> dict[str, Any]:
+class HnswlibAlone:
     """hnswlib alone on the server's index: the questions' 3CosAdd vectors in one
     knn_query (all cores, as the service), then the exact best candidate among the first
-    RESTRICT keys that is not an input. Timed from the word rows to the answers."""
-    import hnswlib
+    RESTRICT keys that is not an input. A run is timed from the word rows to the answers."""
 
-    unit = kv.get_normed_vectors()
-    index = hnswlib.Index(space="ip", dim=unit.shape[1])
-    index.load_index(str(path))
-    index.set_ef(ef)
-    vocab = kv.key_to_index
-    size = len(kv.index_to_key)
-    wanted = math.ceil((1 + INPUTS) * size / RESTRICT) + 8
-    rows = np.array([[vocab[q.b], vocab[q.c], vocab[q.a]] for q in questions], dtype=np.int64)
-    index.knn_query(unit[rows[:50, 0]], k=wanted)  # warm up
-    start = time.perf_counter()
-    combined = unit[rows[:, 0]] + unit[rows[:, 1]] - unit[rows[:, 2]]
-    combined /= np.linalg.norm(combined, axis=1, keepdims=True)
-    labels, _ = index.knn_query(combined, k=wanted, num_threads=os.cpu_count() or 1)
-    labels = labels.astype(np.int64)
-    scores = np.einsum("nkd,nd->nk", unit[labels], combined)
-    scores[(labels >= RESTRICT) | (labels[:, :, None] == rows[:, None, :]).any(axis=2)] = -np.inf
-    best = labels[np.arange(len(labels)), scores.argmax(axis=1)]
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "answers": [kv.index_to_key[i] for i in best], "ef": ef}
+    def __init__(self, kv: Any, questions: list[Question], path: Path, ef: int) -> None:
+        import hnswlib
+
+        self.kv = kv
+        self.ef = ef
+        self.unit = kv.get_normed_vectors()
+        self.index = hnswlib.Index(space="ip", dim=self.unit.shape[1])
+        self.index.load_index(str(path))
+        self.index.set_ef(ef)
+        vocab = kv.key_to_index
+        self.wanted = math.ceil((1 + INPUTS) * len(kv.index_to_key) / RESTRICT) + 8
+        self.rows = np.array(
+            [[vocab[q.b], vocab[q.c], vocab[q.a]] for q in questions], dtype=np.int64
+        )
+        self.index.knn_query(self.unit[self.rows[:50, 0]], k=self.wanted)  # warm up
+
+    def run(self) -> dict[str, Any]:
+        unit, rows = self.unit, self.rows
+        start = time.perf_counter()
+        combined = unit[rows[:, 0]] + unit[rows[:, 1]] - unit[rows[:, 2]]
+        combined /= np.linalg.norm(combined, axis=1, keepdims=True)
+        labels, _ = self.index.knn_query(combined, k=self.wanted, num_threads=os.cpu_count() or 1)
+        labels = labels.astype(np.int64)
+        scores = np.einsum("nkd,nd->nk", unit[labels], combined)
+        excluded = (labels >= RESTRICT) | (labels[:, :, None] == rows[:, None, :]).any(axis=2)
+        scores[excluded] = -np.inf
+        best = labels[np.arange(len(labels)), scores.argmax(axis=1)]
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "answers": [self.kv.index_to_key[i] for i in best]}
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median time (the lower middle one of an even count), with every time."""
+    middle = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+    return {**middle, "rounds_s": [r["seconds"] for r in runs]}
 
 
 def run(
-    target: str, kv: Any, batch: int, index_path: Path | None = None, ef: int = 0
+    target: str,
+    kv: Any,
+    batch: int,
+    index_path: Path | None = None,
+    ef: int = 0,
+    rounds: int = 3,
 ) -> dict[str, Any]:
     import latent
 
@@ -160,20 +181,30 @@ def run(
     print(f"  {ref['seconds']:.1f}s, score {ref['score']:.4f} over {ref['evaluated']:,}")
 
     client = latent.Client(target)
-    runs: dict[str, dict[str, Any]] = {}
-    for label, exact in (("hnsw", False), ("exact", True)):
-        print(f"latentd BatchAnalogy {label} ...", flush=True)
-        runs[label] = service_run(client, questions, batch, exact)
-        print(f"  {runs[label]['seconds']:.1f}s")
+    library = HnswlibAlone(kv, questions, index_path, ef) if index_path is not None else None
+    if library is None:
+        print("no index file (pass --cache-dir): the hnswlib-alone row is left out")
+    # The service over HNSW and hnswlib alone in turn, `rounds` times: the machine's load
+    # falls on both alike, and each is reported by its median round.
+    service_rounds: list[dict[str, Any]] = []
+    library_rounds: list[dict[str, Any]] = []
+    for i in range(rounds):
+        print(f"round {i + 1} of {rounds}: latentd BatchAnalogy hnsw ...", flush=True)
+        service_rounds.append(service_run(client, questions, batch, exact=False))
+        line = f"  {service_rounds[-1]['seconds']:.2f}s"
+        if library is not None:
+            library_rounds.append(library.run())
+            line += f"; hnswlib alone (ef {ef}) {library_rounds[-1]['seconds']:.2f}s"
+        print(line, flush=True)
+    runs: dict[str, dict[str, Any]] = {"hnsw": median_run(service_rounds)}
+    print("latentd BatchAnalogy exact ...", flush=True)
+    runs["exact"] = service_run(client, questions, batch, exact=True)
+    print(f"  {runs['exact']['seconds']:.1f}s")
+    if library_rounds:
+        runs["hnswlib"] = {**median_run(library_rounds), "ef": ef}
     client_close = getattr(client, "close", None)
     if callable(client_close):
         client_close()
-    if index_path is not None:
-        print(f"hnswlib alone on {index_path.name}, ef {ef} ...", flush=True)
-        runs["hnswlib"] = hnswlib_run(kv, questions, index_path, ef)
-        print(f"  {runs['hnswlib']['seconds']:.2f}s")
-    else:
-        print("no index file (pass --cache-dir): the hnswlib-alone row is left out")
 
     # gensim's top-1 per question: the expected word where it was right; asked again
     # (most_similar, as evaluate_word_analogies asks it) where it was wrong.
@@ -191,6 +222,7 @@ def run(
         "questions_asked": n,
         "restrict": RESTRICT,
         "batch": batch,
+        "rounds": rounds,
         "gensim": {
             "seconds": ref["seconds"],
             "score": ref["score"],
@@ -253,7 +285,8 @@ def run(
     )
     print_table(
         f"questions-words.txt, 3CosAdd top-1, restrict {RESTRICT:,}, case-insensitive; "
-        f"service in batches of {batch} through the Python client",
+        f"service in batches of {batch} through the Python client; latentd hnsw and "
+        f"hnswlib alone: the median of {rounds} interleaved rounds",
         [
             "run",
             "questions",
@@ -298,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="the server's default ef, for hnswlib alone (default: LATENT_HNSW_EF or latentd's)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of hnsw and hnswlib")
     parser.add_argument("--out", type=Path, default=common.OUT_DIR)
     args = parser.parse_args(argv)
     common.warn_if_busy()
@@ -319,7 +353,14 @@ def main(argv: list[str] | None = None) -> int:
         hnsw_wait = common.wait_hnsw(target, timeout=900)
         if hnsw_wait is None:
             print("warning: the index is not HNSW; the 'hnsw' run is answered exactly")
-        results = run(target, kv, args.batch, index_file(cache_dir), args.ef or server_ef())
+        results = run(
+            target,
+            kv,
+            args.batch,
+            index_file(cache_dir),
+            args.ef or server_ef(),
+            rounds=max(1, args.rounds),
+        )
         results["target"] = args.target or "spawned"
     common.write_json("questions_words", results, args.out)
     return 0

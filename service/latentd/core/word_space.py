@@ -120,10 +120,13 @@ class WordSpace:
 
     def lookup(self, key: str) -> KeyLookup | None:
         """Exact key first, then its lowercase form; fastText builds a vector for the rest."""
-        for candidate in (key, key.lower()):
-            i = self.key_to_index.get(candidate)
-            if i is not None:
-                return KeyLookup(i, candidate, self.vectors[i])
+        i = self.key_to_index.get(key)
+        if i is not None:
+            return KeyLookup(i, key, self.vectors[i])
+        lower = key.lower()  # only when the exact key is unknown: most keys are found
+        i = self.key_to_index.get(lower)
+        if i is not None:
+            return KeyLookup(i, lower, self.vectors[i])
         if self._oov_vector is not None and key.strip():
             return KeyLookup(None, key, np.asarray(self._oov_vector(key), dtype=np.float32))
         return None

@@ -130,3 +130,22 @@ def test_restricted_hnsw_probe_is_bounded_by_the_exact_cost(
     assert IndexState.EXACT in paths
     if k < 100:  # k=100 is dearer through HNSW for every restrict of 3000 keys
         assert IndexState.HNSW in paths
+
+
+def test_the_path_under_restrict_follows_the_index_default_ef() -> None:
+    """With no ef in the request, the cost of HNSW is judged at the index's own default
+    ef: a shallow default makes a probe cheaper than scoring 2,000 rows, a deep one not."""
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
+    paths = {}
+    for default_ef in (8, 200):
+        s = WordSpace("random", [f"w{i}" for i in range(len(vectors))], vectors)
+        s.start_index(HnswParams(m=8, ef_construction=60, ef=default_ef), None, background=False)
+        assert s.index is not None and s.index.default_ef == default_ef
+        batch = queries(s)
+        hits = search(s, batch, 1, restrict=2000)
+        paths[default_ef] = hits.searched_with
+        assert hits.rows.max() < 2000
+        # The same choice as naming that ef in the request.
+        assert search(s, batch, 1, restrict=2000, ef=default_ef).searched_with is hits.searched_with
+    assert paths == {8: IndexState.HNSW, 200: IndexState.EXACT}

@@ -225,6 +225,11 @@ class HnswIndex:
     def size(self) -> int:
         return self._index.get_current_count()
 
+    @property
+    def default_ef(self) -> int:
+        """The breadth of a query that names no ef (the index's setting)."""
+        return self._ef
+
     @classmethod
     def build(cls, unit_vectors: np.ndarray, params: HnswParams, name: str = "") -> HnswIndex:
         """A new index over the rows; logs its start, progress and end (name prefixes the

@@ -57,10 +57,9 @@ COSMUL_MIN_CANDIDATES = 100
 TOP_K_BLOCK = 128
 # gensim's guard against dividing by a zero negative product.
 COSMUL_EPSILON = 1e-6
-# Rows scored exactly for the CPU of one HNSW candidate (see the table above), and the
-# least breadth hnswlib searches with (HnswParams' default ef) when no ef is given.
+# Rows scored exactly for the CPU of one HNSW candidate (see the table above). With no
+# ef given, hnswlib searches at least the index's default ef deep.
 HNSW_COST_PER_CANDIDATE = 100
-HNSW_MIN_BREADTH = 200
 # Queries per hnswlib call: between calls the work stops if its caller has gone (10,000
 # queries take seconds), and each call still spreads over every core.
 PROBE_CHUNK = 1024
@@ -155,7 +154,10 @@ def search(
         exact
         or index is None
         or len(batch) == 0
-        or (limit < space.size and _exact_is_cheaper(batch, method, limit, wanted, ef))
+        or (
+            limit < space.size
+            and _exact_is_cheaper(batch, method, limit, wanted, ef or index.default_ef)
+        )
     ):
         rows, scores = _exact(space.unit[:limit], batch, k, method)
         return Hits(rows, scores, IndexState.EXACT)
@@ -209,7 +211,7 @@ def _exact_is_cheaper(
     """Whether scoring the first `limit` rows exactly costs less CPU than an HNSW probe
     for `wanted` candidates (per query; both grow linearly with the batch). This also
     bounds the probe: HNSW never asks for more than limit / HNSW_COST_PER_CANDIDATE."""
-    breadth = max(wanted, ef or HNSW_MIN_BREADTH)
+    breadth = max(wanted, ef)
     if method is AnalogyMethod.COSMUL:
         # Two probes; exact scores every term against every row.
         return 2 * breadth * HNSW_COST_PER_CANDIDATE > limit * batch.terms.shape[1]

@@ -256,8 +256,9 @@ def run(
             "times_faster_than_gensim": ratio(ref["seconds"], r["seconds"]),
             "ratio_time_to_hnswlib": ratio(r["seconds"], library_s),
         }
-        if "ef" in r:
-            entry["ef"] = r["ef"]
+        for extra in ("ef", "rounds_s"):
+            if extra in r:
+                entry[extra] = r[extra]
         results[label] = entry
         rows.append(
             [

@@ -55,17 +55,26 @@ def load_model() -> Any:
     )
 
 
-def inprocess_batch(model: Any, sentences: Sequence[str], batch: int = 64) -> dict[str, Any]:
-    """SentenceTransformer.encode over all the sentences in one call (batches of `batch`)."""
+def inprocess_batch(
+    model: Any, sentences: Sequence[str], min_seconds: float, batch: int = 64
+) -> dict[str, Any]:
+    """SentenceTransformer.encode(chunk, batch_size=batch) over chunks of 4 batches of the
+    sentences in turn (encode sorts each chunk by length), until min_seconds have passed."""
+    chunk = 4 * batch
     model.encode(list(sentences[:batch]), batch_size=batch)  # warm-up
+    done = 0
     started = time.perf_counter()
-    model.encode(list(sentences), batch_size=batch, normalize_embeddings=True)
+    while time.perf_counter() - started < min_seconds:
+        start = (done % max(len(sentences) - chunk, 1)) if len(sentences) > chunk else 0
+        part = list(sentences[start : start + chunk])
+        model.encode(part, batch_size=batch, normalize_embeddings=True)
+        done += len(part)
     seconds = time.perf_counter() - started
     return {
         "batch_size": batch,
-        "sentences": len(sentences),
+        "sentences": done,
         "seconds": seconds,
-        "sentences_per_s": len(sentences) / seconds,
+        "sentences_per_s": done / seconds,
     }
 
 
@@ -168,18 +177,17 @@ def service_sweep(
     concurrencies: Sequence[int],
     seconds: float,
     warmup_s: float,
-    baseline_sentences: int,
+    baseline_seconds: float,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each concurrency level, with in-process batch-64 runs before the first level and
     after each one: a level's ratio is to the mean of the two runs beside it, so that a
     change in the machine's load between levels does not pass for the service's."""
-    baseline = list(sentences[:baseline_sentences])
-    baselines = [inprocess_batch(model, baseline)]
+    baselines = [inprocess_batch(model, sentences, baseline_seconds)]
     levels = []
     for threads in concurrencies:
         print(f"  Encode, {threads} concurrent callers ...", flush=True)
         level = closed_loop(encode_caller(client, sentences), threads, seconds, warmup_s)
-        baselines.append(inprocess_batch(model, baseline))
+        baselines.append(inprocess_batch(model, sentences, baseline_seconds))
         beside = (baselines[-2]["sentences_per_s"] + baselines[-1]["sentences_per_s"]) / 2
         level["inprocess_batch64_beside"] = beside
         level["ratio_to_batch64"] = level["per_s"] / beside
@@ -242,7 +250,7 @@ def run(
     warmup_s: float = 1.0,
     single_seconds: float = 5.0,
     concurrencies: Sequence[int] = CONCURRENCIES,
-    baseline_sentences: int = 1000,
+    baseline_seconds: float = 4.0,
 ) -> dict[str, Any]:
     """The whole Encode part against a running server; prints its tables."""
     import latent
@@ -253,14 +261,14 @@ def run(
     with latent.Client(target, timeout=120.0) as client:
         client.encode(list(sentences[:8]), model=common.SENTENCE_MODEL)  # warm-up
         levels, baselines = service_sweep(
-            client, model, sentences, concurrencies, seconds, warmup_s, baseline_sentences
+            client, model, sentences, concurrencies, seconds, warmup_s, baseline_seconds
         )
         under_load = analogy_under_load(client, sentences, questions, seconds, warmup_s)
     del model
     rates = [b["sentences_per_s"] for b in baselines]
     results: dict[str, Any] = {
         "sentences": len(sentences),
-        "baseline_sentences": baselines[0]["sentences"],
+        "baseline_seconds": baseline_seconds,
         "inprocess_batch64_runs": baselines,
         "inprocess_batch64_sentences_per_s": float(np.mean(rates)),
         "inprocess_batch64_min_max": [min(rates), max(rates)],
@@ -278,8 +286,8 @@ def print_tables(r: dict[str, Any]) -> None:
     single = r["inprocess_single"]
     rows: list[list[str]] = [
         [
-            f"in-process encode, batch 64 ({r['baseline_sentences']:,} sentences; mean of "
-            f"{len(r['inprocess_batch64_runs'])} runs, min {low:,.1f}, max {high:,.1f})",
+            f"in-process encode, batch 64 (mean of {len(r['inprocess_batch64_runs'])} runs of "
+            f"{r['baseline_seconds']:.0f} s, min {low:,.1f}, max {high:,.1f})",
             fmt(batch64, 1),
             "–",
             "–",

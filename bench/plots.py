@@ -157,8 +157,12 @@ def startup_figure(r: dict[str, Any], out_dir: Path) -> Path:
         serving.append(start["serving_s"] or 0.0)
         hnsw.append(start["hnsw_s"] or 0.0)
     x = range(len(labels))
-    times.bar([i - 0.2 for i in x], serving, width=0.4, color=SERVICE, label="to SERVING")
-    times.bar([i + 0.2 for i in x], hnsw, width=0.4, color=OTHER, label="to HNSW index")
+    bars = times.bar([i - 0.2 for i in x], serving, width=0.4, color=SERVICE, label="to SERVING")
+    times.bar_label(bars, fmt="%.1f s", fontsize=8)
+    bars = times.bar([i + 0.2 for i in x], hnsw, width=0.4, color=OTHER, label="to HNSW index")
+    times.bar_label(bars, fmt="%.1f s", fontsize=8)
+    times.set_yscale("log")
+    times.set_ylim(bottom=1.0)
     library = r.get("library")
     if library:
         times.axhline(
@@ -169,7 +173,7 @@ def startup_figure(r: dict[str, Any], out_dir: Path) -> Path:
         )
     times.axhline(6.0, color=TARGET, linestyle=":", label="target warm SERVING 6 s")
     times.set_xticks(list(x), labels)
-    times.set_ylabel("seconds from spawn")
+    times.set_ylabel("seconds from spawn (log)")
     times.set_title("Start-up")
     times.legend(fontsize=8)
     mem_labels, mem_values = [], []
@@ -186,7 +190,8 @@ def startup_figure(r: dict[str, Any], out_dir: Path) -> Path:
         mem_labels.append("library process")
         mem_values.append(library["rss_kib"] * 1024 / 1e6)
         colors.append(LIBRARY)
-    memory.bar(range(len(mem_values)), mem_values, color=colors)
+    bars = memory.bar(range(len(mem_values)), mem_values, color=colors)
+    memory.bar_label(bars, fmt="%.0f", fontsize=8)
     memory.axhline(1000, color=TARGET, linestyle=":", label="target 1.0 GB at rest")
     memory.set_xticks(range(len(mem_values)), mem_labels, fontsize=8)
     memory.set_ylabel("RSS, MB")

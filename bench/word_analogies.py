@@ -226,7 +226,8 @@ def run(
         flush=True,
     )
     print("gensim most_similar_cosmul ...", flush=True)
-    cosmul = gensim_cosmul(kv, asked, cosmul_seconds)
+    cosmul_cap = min(cosmul_seconds, max(budget.left() - per_call_total - 30.0, 3.0))
+    cosmul = gensim_cosmul(kv, asked, cosmul_cap)
     cosmul_answers = cosmul.pop("answers")
     cosmul["questions"] = len(cosmul_answers)
     cosmul["accuracy"] = accuracy(asked, cosmul_answers)

@@ -26,7 +26,7 @@ fewer queries):
     300k       165/29 (11)       159/35 (23)        170/33 (143)        258/165 (1343)
     (all) 400k 215/23 (2)        217/23 (11)        288/23 (101)        309/121 (1001)
 
-HNSW costs about 1 us per candidate, and searches at least its default ef (200) deep;
+HNSW costs about 1 us per candidate, and searches at least its default ef (128) deep;
 exact about 5 ns per row in a batch (20 ns for a lone query). 3CosMul (3 terms) costs
 about 30 ns per row exactly and 3 us per candidate (two probes) with HNSW.
 """

@@ -782,7 +782,9 @@ def print_tables(r: dict[str, Any], args: argparse.Namespace) -> None:
                     + fmt_ratio(ratio(case["p50_ms"], alone["query_p50_ms"])),
                 ]
             )
-    print_table("Targets", ["measure", "value", "target", "value / target"], rows)
+    print_table(
+        "Targets of the collections issue", ["measure", "value", "target", "value / target"], rows
+    )
 
     import_rows = []
     for key, title in (

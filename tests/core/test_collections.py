@@ -231,7 +231,7 @@ def test_the_indexer_snapshots_after_many_writes_and_a_restart_replays_only_late
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from latentd.core import collection as collection_module
-    from latentd.core.checked_file import recorded_metadata
+    from latentd.core.checked_file import manifest_path, recorded_metadata
 
     monkeypatch.setattr(collection_module, "SNAPSHOT_EVERY", 100)
     manager = Collections(tmp_path / "data", no_models)
@@ -244,8 +244,9 @@ def test_the_indexer_snapshots_after_many_writes_and_a_restart_replays_only_late
     assert not snapshot.exists()  # 60 writes: not yet
     c.upsert(docs(60, seed=1, start=60), LIMITS)
     assert c.wait_indexed(30)
+    # The indexer writes the snapshot after the last chunk, then its manifest.
     deadline = time.monotonic() + 30
-    while not snapshot.exists() and time.monotonic() < deadline:
+    while not manifest_path(snapshot).exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert recorded_metadata(snapshot)["seq"] == 120  # written by the indexer, caught up
     c.upsert(docs(7, seed=2, start=120), LIMITS)

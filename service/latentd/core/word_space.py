@@ -55,8 +55,8 @@ class _SuggestionPool:
 
 
 class WordSpace:
-    """Keys in frequency order (row i is the i-th most frequent word), raw and unit
-    vectors. A Space (core/space.py)."""
+    """Keys in frequency order (row i is the i-th most frequent word), their unit vectors
+    and norms. A Space (core/space.py)."""
 
     kind = "word"
     has_keys = True
@@ -75,10 +75,15 @@ class WordSpace:
         self.name = name
         self.source = source
         self.keys: list[str] = list(keys)
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+        raw = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(raw, axis=1, keepdims=True)
+        # Only the unit vectors are kept, with their norms: every search reads the unit
+        # matrix, while a raw vector is read a row at a time (lookup), and rebuilt as
+        # unit x norm, within a float32 rounding of the file's. GloVe 6B 50d: 80 MB less.
         # A zero vector stays zero (cosine 0 to everything) rather than becoming NaN.
-        self.unit = self.vectors / np.where(norms == 0, 1, norms)
+        self.unit = np.ascontiguousarray(raw / np.where(norms == 0, 1, norms))
+        self.norms = norms[:, 0].astype(np.float32)
+        del raw
         # First occurrence wins, so a duplicated key resolves to its most frequent row.
         self.key_to_index: dict[str, int] = {}
         for i, key in enumerate(self.keys):
@@ -93,7 +98,15 @@ class WordSpace:
 
     @property
     def dimension(self) -> int:
-        return int(self.vectors.shape[1])
+        return int(self.unit.shape[1])
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """All raw vectors (a new matrix: for export and tests, not for queries)."""
+        return self.unit * self.norms[:, None]
+
+    def raw_vector(self, row: int) -> np.ndarray:
+        return self.unit[row] * self.norms[row]
 
     @property
     def size(self) -> int:
@@ -122,11 +135,11 @@ class WordSpace:
         """Exact key first, then its lowercase form; fastText builds a vector for the rest."""
         i = self.key_to_index.get(key)
         if i is not None:
-            return KeyLookup(i, key, self.vectors[i])
+            return KeyLookup(i, key, self.raw_vector(i))
         lower = key.lower()  # only when the exact key is unknown: most keys are found
         i = self.key_to_index.get(lower)
         if i is not None:
-            return KeyLookup(i, lower, self.vectors[i])
+            return KeyLookup(i, lower, self.raw_vector(i))
         if self._oov_vector is not None and key.strip():
             return KeyLookup(None, key, np.asarray(self._oov_vector(key), dtype=np.float32))
         return None

@@ -5,6 +5,7 @@ statistics, markdown tables and the JSON written to bench/out/."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -347,17 +348,29 @@ def latentd_server(
             stop_process(proc)
 
 
-def serve_flags() -> set[str]:
-    """The long flags `latentd serve --help` lists (flags being added by other work are
-    passed only where this server has them)."""
-    out = subprocess.run(
+@functools.cache
+def serve_help() -> str:
+    return subprocess.run(
         [*latentd_command(), "serve", "--help"],
         capture_output=True,
         text=True,
         env=child_env(),
         check=True,
     ).stdout
-    return set(re.findall(r"(--[a-z][a-z0-9-]+)", out))
+
+
+def serve_flags() -> set[str]:
+    """The long flags `latentd serve --help` lists (flags being added by other work are
+    passed only where this server has them)."""
+    return set(re.findall(r"(--[a-z][a-z0-9-]+)", serve_help()))
+
+
+def serve_default(flag: str) -> str | None:
+    """The default `latentd serve --help` gives for a flag (`(env LATENT_X; default V)`),
+    or None when it lists none."""
+    env = "LATENT_" + flag.removeprefix("--").upper().replace("-", "_")
+    found = re.search(rf"{env};\s+default\s+([^)\s]+)\)", serve_help())
+    return found.group(1) if found else None
 
 
 def supported_args(args: Sequence[str], flags: set[str]) -> tuple[list[str], list[str]]:

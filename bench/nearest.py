@@ -34,7 +34,14 @@ K = 10
 EFS = (10, 20, 40, 80, 160, 320)
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 200
-DEFAULT_EF = 200  # latentd's --hnsw-ef default; the server's own default is what is sent
+FALLBACK_EF = 200  # when `latentd serve --help` gives no --hnsw-ef default
+
+
+def server_default_ef() -> int:
+    """latentd's default search breadth, as `latentd serve --help` gives it: hnswlib runs
+    at it beside the service's requests that send no ef."""
+    value = common.serve_default("--hnsw-ef")
+    return int(value) if value and value.isdigit() else FALLBACK_EF
 
 
 def pick_rows(n_keys: int, count: int, seed: int) -> np.ndarray:
@@ -92,7 +99,9 @@ def server_index_file(cache_dir: Path | None) -> Path | None:
     return files[-1] if files else None
 
 
-def hnswlib_index(unit: np.ndarray, cache_dir: Path | None, build_ok: bool) -> tuple[Any, str]:
+def hnswlib_index(
+    unit: np.ndarray, cache_dir: Path | None, build_ok: bool, ef: int
+) -> tuple[Any, str]:
     """hnswlib over the unit vectors with inner product: the server's cached file when it
     loads and answers each probed word with itself, else a build here (if build_ok)."""
     import hnswlib
@@ -102,7 +111,7 @@ def hnswlib_index(unit: np.ndarray, cache_dir: Path | None, build_ok: bool) -> t
         index = hnswlib.Index(space="ip", dim=unit.shape[1])
         try:
             index.load_index(str(path), max_elements=len(unit))
-            index.set_ef(DEFAULT_EF)
+            index.set_ef(ef)
             probe = np.arange(0, len(unit), len(unit) // 50)
             labels, _ = index.knn_query(unit[probe], k=1)
             if float(np.mean(labels[:, 0] == probe)) >= 0.9:
@@ -203,7 +212,9 @@ def run(
         "numpy_exact": {"seconds": numpy_s, "queries_per_s": len(rows) / numpy_s, "recall": 1.0},
     }
 
-    index, source = hnswlib_index(unit, cache_dir, build_ok)
+    default_ef = server_default_ef()
+    results["default_ef"] = default_ef
+    index, source = hnswlib_index(unit, cache_dir, build_ok, default_ef)
     results["hnswlib_source"] = source
     queries_unit = unit[rows]
     service: list[dict[str, Any]] = []
@@ -211,11 +222,11 @@ def run(
     with latent.Client(target, timeout=600.0) as client:
         service_run(client, words[:batch], vocab, None, batch)  # warm-up
         if index is not None:
-            hnswlib_run(index, queries_unit[:batch], rows[:batch], DEFAULT_EF)  # warm-up
+            hnswlib_run(index, queries_unit[:batch], rows[:batch], default_ef)  # warm-up
         # Each ef: the service and hnswlib on the same queries, in turn, for `rounds`
         # rounds; a round repeats a run for at least min_seconds.
         for ef in (None, *efs):
-            hnsw_ef = ef or DEFAULT_EF
+            hnsw_ef = ef or default_ef
             contenders = {"service": lambda e=ef: service_run(client, words, vocab, e, batch)}
             if index is not None:
                 contenders["hnswlib"] = lambda e=hnsw_ef: hnswlib_run(index, queries_unit, rows, e)
@@ -257,7 +268,7 @@ def print_tables(r: dict[str, Any]) -> None:
     hnsw_by_ef = {m["ef"]: m for m in r["hnswlib"]}
     rows: list[list[str]] = []
     for m in r["service"]:
-        ef = m["ef"] if m["ef"] is not None else DEFAULT_EF
+        ef = m["ef"] if m["ef"] is not None else r["default_ef"]
         alone = hnsw_by_ef.get(ef)
         rows.append(
             [

@@ -233,3 +233,15 @@ def test_every_figure_is_drawn(tmp_path: Path) -> None:
         "startup.png",
     ]
     assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def test_serve_default_reads_the_flags_env_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (
+        "  --hnsw-ef N   HNSW ef at query time (default breadth) (env\n"
+        "                LATENT_HNSW_EF; default 128)\n"
+        "  --no-default  something (env LATENT_NO_DEFAULT)\n"
+    )
+    monkeypatch.setattr(common, "serve_help", lambda: text)
+    assert common.serve_default("--hnsw-ef") == "128"
+    assert common.serve_default("--no-default") is None
+    assert nearest.server_default_ef() == 128

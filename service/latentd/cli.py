@@ -57,6 +57,7 @@ def serve(settings: Settings) -> int:
     from latentd.app import build_registry
     from latentd.core.loaders import ModelLoadError
     from latentd.core.registry import Registry
+    from latentd.malloc import tune_malloc
 
     stop = threading.Event()
     serving = False
@@ -73,6 +74,9 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    tuned = tune_malloc()  # before the worker threads allocate
+    if tuned:
+        log.debug("malloc: %s set", ", ".join(tuned))
     started = time.perf_counter()
     registry = Registry(loading=True)
     running: RunningServer | None = None

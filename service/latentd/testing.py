@@ -82,7 +82,7 @@ def start_test_server(
         registry,
         host="127.0.0.1",
         port=0,
-        workers=8,
+        workers=settings.workers,
         max_message_bytes=settings.max_message_mb * 1024 * 1024,
         limits=settings.limits,
     )

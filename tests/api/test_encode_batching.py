@@ -1,5 +1,6 @@
 """Encode's batcher over the wire, on a real server on port 0: a full queue answers
-RESOURCE_EXHAUSTED at once, naming the setting, and the server goes on serving."""
+RESOURCE_EXHAUSTED at once, naming the setting, and the server goes on serving; Encode
+calls waiting for the model do not hold up other calls."""
 
 from __future__ import annotations
 
@@ -78,3 +79,33 @@ def test_a_full_queue_answers_resource_exhausted_at_once(
         assert len(first.result(30).embeddings) == 1
         assert len(queued.result(30).embeddings) == 2
         assert len(stub.Encode(pb.EncodeRequest(inputs=["again"]), timeout=30).embeddings) == 1
+
+
+def test_encode_calls_waiting_for_the_model_leave_workers_for_other_calls(
+    tmp_path: Path, tiny_kv: object, held: Held
+) -> None:
+    """Each waiting Encode call holds a gRPC worker thread: with the default pool, 24 of
+    them waiting leave room for an Analogy (with 16 workers it waited for the batch)."""
+    with (
+        start_test_server(tiny_kv, tmp_path) as target,
+        grpc.insecure_channel(target) as channel,
+        ThreadPoolExecutor(24) as pool,
+    ):
+        embeddings = pb_grpc.EmbeddingsStub(channel)
+        first = pool.submit(embeddings.Encode, pb.EncodeRequest(inputs=["hold"]), timeout=60)
+        assert held.entered.wait(30)
+        waiting = [
+            pool.submit(embeddings.Encode, pb.EncodeRequest(inputs=[f"text {i}"]), timeout=60)
+            for i in range(23)
+        ]
+        held.wait_for_queued(23)
+        analogy = pb_grpc.ArithmeticStub(channel).Analogy(
+            pb.AnalogyRequest(
+                positive=[pb.Term(key="king"), pb.Term(key="woman")], negative=[pb.Term(key="man")]
+            ),
+            timeout=10,
+        )
+        assert analogy.neighbors[0].key == "queen"
+        held.release.set()
+        assert len(first.result(30).embeddings) == 1
+        assert all(len(w.result(30).embeddings) == 1 for w in waiting)

@@ -58,7 +58,7 @@ def test_defaults() -> None:
     assert (s.host, s.port, s.workers, s.device, s.log_level) == (
         "127.0.0.1",
         50051,
-        16,
+        64,
         "cpu",
         "info",
     )

@@ -102,7 +102,7 @@ def create_server(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    workers: int = 16,
+    workers: int = 64,
     max_message_bytes: int = 64 * 1024 * 1024,
     limits: Limits | None = None,
 ) -> RunningServer:

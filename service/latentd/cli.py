@@ -57,7 +57,7 @@ def serve(settings: Settings) -> int:
     from latentd.app import build_registry
     from latentd.core.loaders import ModelLoadError
     from latentd.core.registry import Registry
-    from latentd.malloc import tune_malloc
+    from latentd.malloc import start_trimmer, tune_malloc
 
     stop = threading.Event()
     serving = False
@@ -77,6 +77,7 @@ def serve(settings: Settings) -> int:
     tuned = tune_malloc()  # before the worker threads allocate
     if tuned:
         log.debug("malloc: %s set", ", ".join(tuned))
+    start_trimmer()
     started = time.perf_counter()
     registry = Registry(loading=True)
     running: RunningServer | None = None

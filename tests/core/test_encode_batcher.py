@@ -202,3 +202,26 @@ def test_jobs_waiting_when_the_model_closes_are_answered(encoder: HeldEncoder) -
         running.result(10)
         with pytest.raises(Exception, match="shutting down"):
             waiting.result(10)
+
+
+def test_callers_answered_and_callers_queued_meanwhile_share_the_next_round(
+    encoder: HeldEncoder,
+) -> None:
+    """Round 1 answers A while B, C, D queue: round 2 waits for A's next request too,
+    rather than leaving A to a round of its own while B, C and D take another."""
+    batcher = EncodeBatcher("fake", encoder, BatchParams(max_size=8, max_wait_ms=5000), 1000)
+    encoder.hold()
+    with ThreadPoolExecutor(4) as pool:
+        a = submit(pool, batcher, ["a1"])
+        assert encoder.entered.wait(10)
+        others = [submit(pool, batcher, [name]) for name in ("b", "c", "d")]
+        wait_until_queued(batcher, 3)
+        encoder.release()
+        a.result(10)
+        again = submit(pool, batcher, ["a2"])
+        again.result(10)
+        for other in others:
+            other.result(10)
+    batcher.close()
+    assert encoder.passes[0] == ["a1"]
+    assert sorted(encoder.passes[1]) == ["a2", "b", "c", "d"]

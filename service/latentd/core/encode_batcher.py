@@ -10,8 +10,9 @@ intra-op threads stay on the one thread that owns them (see core/sentence_model.
 - Bounded: past `queue` waiting inputs a job is refused at once (Overloaded, which the
   edge answers RESOURCE_EXHAUSTED) rather than left to time out.
 - Short waits: a round waits at most `max_wait_ms` for more callers, and only while
-  fewer jobs wait than the previous round served: a lone caller never waits, and a crowd
-  that was just served is given the moment it needs to send its next requests.
+  fewer jobs wait than the callers the previous round answered plus those that queued
+  meanwhile: a lone caller never waits, and a crowd that was just answered is given the
+  moment it needs to send its next requests, so that it stays in one round.
 - Fair: a round takes at most ROUND_BATCHES forward passes' worth of inputs, each waiting
   job first getting up to one pass's worth in arrival order; a large job (an Upsert of
   1,000 texts) is encoded over several rounds, and the small jobs queued behind it are
@@ -111,7 +112,7 @@ class EncodeBatcher:
         self._encoder = encoder
         self._jobs: deque[Job] = deque()  # in arrival order; the head may be part done
         self._waiting = 0  # inputs of queued jobs not yet in a round
-        self._last_round_jobs = 1
+        self._expected = 1  # jobs the next round waits for (see _next_round)
         self._closing = False
         self._changed = threading.Condition()
         # "model-" marks the thread that may tokenise (core/sentence_model.py).
@@ -164,10 +165,10 @@ class EncodeBatcher:
                     job.future.set_exception(NotReady(f"model {self.name!r} is shutting down"))
                 self._jobs.clear()
                 return None
-            # Give the callers the previous round served a moment to come back.
+            # Give the callers the previous round answered a moment to come back.
             deadline = time.monotonic() + wait
             while (
-                len(self._jobs) < self._last_round_jobs
+                len(self._jobs) < self._expected
                 and self._waiting < round_inputs
                 and (remaining := deadline - time.monotonic()) > 0
             ):
@@ -189,16 +190,21 @@ class EncodeBatcher:
         round_jobs = list(dict.fromkeys(job for job, _ in taken))
         with self._changed:
             self._waiting -= len(taken)
-            self._last_round_jobs = max(1, len(round_jobs))
         try:
             self._forward(taken)
         except Exception as exc:
             for job in round_jobs:
                 self._finish(job, exc)
             return
-        for job in round_jobs:
-            if job.left == 0:
-                self._finish(job, None)
+        answered = [job for job in round_jobs if job.left == 0]
+        for job in answered:
+            self._finish(job, None)
+        with self._changed:
+            # The callers just answered come back soon; the jobs that queued during the
+            # round are other callers. Waiting for both keeps callers in one round: with
+            # only the former, 4 callers split into rounds of 1 and 3 that took turns,
+            # each caller waiting two forward passes.
+            self._expected = max(1, len(answered) + len(self._jobs))
 
     def _take(self, jobs: list[Job]) -> list[tuple[Job, int]]:
         """The inputs of this round, as (job, index). Each job first gets up to one forward

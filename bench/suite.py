@@ -18,11 +18,12 @@ with --quick).
 5. Collections (bench/collections.py at a reduced size): import and Search figures,
    with their own servers (sentence model only).
 
-A wall-clock budget (--budget-s, default 14 minutes) trims the time-capped steps and
-skips what no longer fits, so that the whole run ends in time; skipped steps are listed.
+A wall-clock budget (--budget-s, default 11 minutes, which leaves the install of a clean
+clone inside 15) trims the time-capped steps and skips what no longer fits, so that the
+whole run ends in time; skipped steps are listed.
 
     .venv/bin/python bench/suite.py [--quick] [--cache-dir DIR] [--parts NAME ...]
-        [--budget-s 840] [--serve-args "--batch-max-wait-ms 5"]
+        [--budget-s 660] [--serve-args "--batch-max-wait-ms 5"]
 """
 
 from __future__ import annotations
@@ -556,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold; a non-empty one skips the cold start)",
     )
     parser.add_argument("--parts", nargs="*", choices=PARTS, default=list(PARTS))
-    parser.add_argument("--budget-s", type=float, default=840.0, help="wall-clock budget")
+    parser.add_argument("--budget-s", type=float, default=660.0, help="wall-clock budget, s")
     parser.add_argument(
         "--serve-args",
         default="",

@@ -394,3 +394,20 @@ def cache_directory(given: str | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="latent-bench-cache-") as tmp:
         yield Path(tmp)
+
+
+def target_or_server(
+    stack: contextlib.ExitStack, target: str | None, cache_dir: str | None, log: Path
+) -> tuple[str, Path | None]:
+    """The running latentd at `target`, or one spawned in `stack` (its index cached under
+    `cache_dir`, a temporary directory when None, its log at `log`); either way with the
+    GloVe index HNSW. Returns the target and the cache directory (None for a given target
+    without --cache-dir)."""
+    cache = Path(cache_dir) if cache_dir else None
+    if not target:
+        cache = stack.enter_context(cache_directory(cache_dir))
+        server = stack.enter_context(latentd_server(cache, log))
+        server.wait_serving()
+        target = server.target
+    wait_hnsw(target, timeout=900)
+    return target, cache

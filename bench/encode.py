@@ -359,15 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     sentences = load_sentences(args.sentences)
     questions = [q for q in common.read_questions() if q.section == "capital-common-countries"]
     with contextlib.ExitStack() as stack:
-        target = args.target
-        if not target:
-            cache_dir = stack.enter_context(common.cache_directory(args.cache_dir))
-            server = stack.enter_context(
-                common.latentd_server(cache_dir, args.out / "latentd-encode.log")
-            )
-            server.wait_serving()
-            target = server.target
-        common.wait_hnsw(target, timeout=900)
+        target, _ = common.target_or_server(
+            stack, args.target, args.cache_dir, args.out / "latentd-encode.log"
+        )
         results = run(target, sentences, questions, seconds=args.seconds)
     common.write_json("encode", results, args.out)
     return 0

@@ -334,16 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     common.warn_if_busy()
     kv, _ = common.load_glove_kv()
     with contextlib.ExitStack() as stack:
-        target = args.target
-        cache_dir = Path(args.cache_dir) if args.cache_dir else None
-        if not target:
-            cache_dir = stack.enter_context(common.cache_directory(args.cache_dir))
-            server = stack.enter_context(
-                common.latentd_server(cache_dir, args.out / "latentd-nearest.log")
-            )
-            server.wait_serving()
-            target = server.target
-        common.wait_hnsw(target, timeout=900)
+        target, cache_dir = common.target_or_server(
+            stack, args.target, args.cache_dir, args.out / "latentd-nearest.log"
+        )
         results = run(target, kv, cache_dir, queries=args.queries, efs=args.ef, batch=args.batch)
     common.write_json("nearest", results, args.out)
     return 0

@@ -367,15 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     common.warn_if_busy()
     kv, _ = common.load_glove_kv()
     with contextlib.ExitStack() as stack:
-        target = args.target
-        if not target:
-            cache_dir = stack.enter_context(common.cache_directory(args.cache_dir))
-            server = stack.enter_context(
-                common.latentd_server(cache_dir, args.out / "latentd-word-analogies.log")
-            )
-            server.wait_serving()
-            target = server.target
-        common.wait_hnsw(target, timeout=900)
+        target, _ = common.target_or_server(
+            stack, args.target, args.cache_dir, args.out / "latentd-word-analogies.log"
+        )
         results = run(target, kv, questions=args.questions, per_call_seconds=args.per_call_seconds)
     common.write_json("word_analogies", results, args.out)
     return 0

@@ -13,6 +13,7 @@ An operator's own MALLOC_ARENA_MAX, which glibc reads at start, is left alone.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import platform
@@ -45,10 +46,15 @@ class _Mallinfo2(ctypes.Structure):
     ]
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
+    """glibc, loaded once (None on other C libraries)."""
     if platform.libc_ver()[0] != "glibc":
         return None
-    return ctypes.CDLL("libc.so.6")
+    libc = ctypes.CDLL("libc.so.6")
+    if hasattr(libc, "mallinfo2"):
+        libc.mallinfo2.restype = _Mallinfo2
+    return libc
 
 
 def tune_malloc(environ: dict[str, str] | None = None) -> list[str]:
@@ -66,15 +72,13 @@ def free_heap_bytes() -> int | None:
     libc = _glibc()
     if libc is None or not hasattr(libc, "mallinfo2"):
         return None
-    libc.mallinfo2.restype = _Mallinfo2
     return int(libc.mallinfo2().fordblks)
 
 
 def trim_if_slack(slack: int = TRIM_SLACK) -> bool:
     """Return free heap memory to the system when more than `slack` bytes lie free."""
-    free = free_heap_bytes()
-    libc = _glibc()
-    if free is None or libc is None or free <= slack:
+    libc, free = _glibc(), free_heap_bytes()
+    if libc is None or free is None or free <= slack:
         return False
     libc.malloc_trim(0)
     return True

@@ -154,7 +154,7 @@ class EncodeBatcher:
             self._serve(jobs)
 
     def _next_round(self) -> list[Job] | None:
-        """The jobs of the next round, their inputs taken (None when closing)."""
+        """The jobs queued for the next round, once it is gathered (None when closing)."""
         wait = self.params.max_wait_ms / 1000
         round_inputs = ROUND_BATCHES * self.params.max_size
         with self._changed:
@@ -219,7 +219,7 @@ class EncodeBatcher:
             for job in jobs:
                 mine = 0
                 while (
-                    job.taken < len(job.texts)
+                    job.waiting
                     and mine < share
                     and len(taken) < budget_inputs
                     and tokens < budget_tokens

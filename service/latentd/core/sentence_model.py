@@ -93,10 +93,6 @@ class SentenceModel:
         self._batcher.encode(["warm up"], "", lambda counts: counts, lambda: None)
 
     @property
-    def batching(self) -> BatchParams:
-        return self._batcher.params
-
-    @property
     def batch_tokens(self) -> int:
         return self._batcher.max_tokens
 

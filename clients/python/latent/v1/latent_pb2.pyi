@@ -36,6 +36,11 @@ class InterpolationPath(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LERP: _ClassVar[InterpolationPath]
     SLERP: _ClassVar[InterpolationPath]
 
+class DirectionMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PCA: _ClassVar[DirectionMethod]
+    MEAN_DIFFERENCE: _ClassVar[DirectionMethod]
+
 class Metric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     COSINE: _ClassVar[Metric]
@@ -54,6 +59,8 @@ COSADD: AnalogyMethod
 COSMUL: AnalogyMethod
 LERP: InterpolationPath
 SLERP: InterpolationPath
+PCA: DirectionMethod
+MEAN_DIFFERENCE: DirectionMethod
 COSINE: Metric
 DOT: Metric
 L2: Metric
@@ -89,16 +96,18 @@ class ResolvedTerm(_message.Message):
     def __init__(self, input: _Optional[str] = ..., key: _Optional[str] = ..., unknown_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class QueryOptions(_message.Message):
-    __slots__ = ("exact", "ef", "restrict", "include_inputs")
+    __slots__ = ("exact", "ef", "restrict", "include_inputs", "remove")
     EXACT_FIELD_NUMBER: _ClassVar[int]
     EF_FIELD_NUMBER: _ClassVar[int]
     RESTRICT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
     exact: bool
     ef: int
     restrict: int
     include_inputs: bool
-    def __init__(self, exact: _Optional[bool] = ..., ef: _Optional[int] = ..., restrict: _Optional[int] = ..., include_inputs: _Optional[bool] = ...) -> None: ...
+    remove: _containers.RepeatedCompositeFieldContainer[Direction]
+    def __init__(self, exact: _Optional[bool] = ..., ef: _Optional[int] = ..., restrict: _Optional[int] = ..., include_inputs: _Optional[bool] = ..., remove: _Optional[_Iterable[_Union[Direction, _Mapping]]] = ...) -> None: ...
 
 class Neighbor(_message.Message):
     __slots__ = ("key", "score")
@@ -143,7 +152,7 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
 
 class EncodeRequest(_message.Message):
-    __slots__ = ("model", "inputs", "normalize", "dimensions", "prompt_name", "truncate", "vector_format")
+    __slots__ = ("model", "inputs", "normalize", "dimensions", "prompt_name", "truncate", "vector_format", "remove")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     NORMALIZE_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +160,7 @@ class EncodeRequest(_message.Message):
     PROMPT_NAME_FIELD_NUMBER: _ClassVar[int]
     TRUNCATE_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
     model: str
     inputs: _containers.RepeatedScalarFieldContainer[str]
     normalize: bool
@@ -158,7 +168,8 @@ class EncodeRequest(_message.Message):
     prompt_name: str
     truncate: bool
     vector_format: VectorFormat
-    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., normalize: _Optional[bool] = ..., dimensions: _Optional[int] = ..., prompt_name: _Optional[str] = ..., truncate: _Optional[bool] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
+    remove: _containers.RepeatedCompositeFieldContainer[Direction]
+    def __init__(self, model: _Optional[str] = ..., inputs: _Optional[_Iterable[str]] = ..., normalize: _Optional[bool] = ..., dimensions: _Optional[int] = ..., prompt_name: _Optional[str] = ..., truncate: _Optional[bool] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ..., remove: _Optional[_Iterable[_Union[Direction, _Mapping]]] = ...) -> None: ...
 
 class Embedding(_message.Message):
     __slots__ = ("vector", "truncated", "unknown_tokens")
@@ -331,14 +342,16 @@ class InterpolateResponse(_message.Message):
     def __init__(self, space: _Optional[str] = ..., points: _Optional[_Iterable[_Union[InterpolationPoint, _Mapping]]] = ..., start: _Optional[_Union[ResolvedTerm, _Mapping]] = ..., end: _Optional[_Union[ResolvedTerm, _Mapping]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
 
 class SimilarityRequest(_message.Message):
-    __slots__ = ("space", "a", "b")
+    __slots__ = ("space", "a", "b", "remove")
     SPACE_FIELD_NUMBER: _ClassVar[int]
     A_FIELD_NUMBER: _ClassVar[int]
     B_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
     space: str
     a: _containers.RepeatedCompositeFieldContainer[Term]
     b: _containers.RepeatedCompositeFieldContainer[Term]
-    def __init__(self, space: _Optional[str] = ..., a: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., b: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+    remove: _containers.RepeatedCompositeFieldContainer[Direction]
+    def __init__(self, space: _Optional[str] = ..., a: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., b: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., remove: _Optional[_Iterable[_Union[Direction, _Mapping]]] = ...) -> None: ...
 
 class SimilarityResponse(_message.Message):
     __slots__ = ("space", "rows", "cols", "scores", "a", "b")
@@ -377,6 +390,280 @@ class DoesntMatchResponse(_message.Message):
     score: float
     terms: _containers.RepeatedCompositeFieldContainer[ResolvedTerm]
     def __init__(self, space: _Optional[str] = ..., index: _Optional[int] = ..., key: _Optional[str] = ..., score: _Optional[float] = ..., terms: _Optional[_Iterable[_Union[ResolvedTerm, _Mapping]]] = ...) -> None: ...
+
+class TermPair(_message.Message):
+    __slots__ = ("a", "b")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    a: Term
+    b: Term
+    def __init__(self, a: _Optional[_Union[Term, _Mapping]] = ..., b: _Optional[_Union[Term, _Mapping]] = ...) -> None: ...
+
+class DirectionPairs(_message.Message):
+    __slots__ = ("pairs", "method")
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    pairs: _containers.RepeatedCompositeFieldContainer[TermPair]
+    method: DirectionMethod
+    def __init__(self, pairs: _Optional[_Iterable[_Union[TermPair, _Mapping]]] = ..., method: _Optional[_Union[DirectionMethod, str]] = ...) -> None: ...
+
+class DirectionPoles(_message.Message):
+    __slots__ = ("from_terms", "to_terms")
+    FROM_TERMS_FIELD_NUMBER: _ClassVar[int]
+    TO_TERMS_FIELD_NUMBER: _ClassVar[int]
+    from_terms: _containers.RepeatedCompositeFieldContainer[Term]
+    to_terms: _containers.RepeatedCompositeFieldContainer[Term]
+    def __init__(self, from_terms: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., to_terms: _Optional[_Iterable[_Union[Term, _Mapping]]] = ...) -> None: ...
+
+class Direction(_message.Message):
+    __slots__ = ("pairs", "poles", "vector", "name")
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    POLES_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    pairs: DirectionPairs
+    poles: DirectionPoles
+    vector: Vector
+    name: str
+    def __init__(self, pairs: _Optional[_Union[DirectionPairs, _Mapping]] = ..., poles: _Optional[_Union[DirectionPoles, _Mapping]] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DefineRequest(_message.Message):
+    __slots__ = ("space", "direction", "vector_format")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    direction: Direction
+    vector_format: VectorFormat
+    def __init__(self, space: _Optional[str] = ..., direction: _Optional[_Union[Direction, _Mapping]] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
+
+class DefineResponse(_message.Message):
+    __slots__ = ("space", "vector", "explained_variance", "pair_cosines", "from_projections", "to_projections", "name")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    EXPLAINED_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    PAIR_COSINES_FIELD_NUMBER: _ClassVar[int]
+    FROM_PROJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    TO_PROJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    vector: Vector
+    explained_variance: float
+    pair_cosines: _containers.RepeatedScalarFieldContainer[float]
+    from_projections: _containers.RepeatedScalarFieldContainer[float]
+    to_projections: _containers.RepeatedScalarFieldContainer[float]
+    name: str
+    def __init__(self, space: _Optional[str] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., explained_variance: _Optional[float] = ..., pair_cosines: _Optional[_Iterable[float]] = ..., from_projections: _Optional[_Iterable[float]] = ..., to_projections: _Optional[_Iterable[float]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class SaveDirectionRequest(_message.Message):
+    __slots__ = ("space", "name", "direction", "description", "overwrite")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    name: str
+    direction: Direction
+    description: str
+    overwrite: bool
+    def __init__(self, space: _Optional[str] = ..., name: _Optional[str] = ..., direction: _Optional[_Union[Direction, _Mapping]] = ..., description: _Optional[str] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+
+class SavedDirection(_message.Message):
+    __slots__ = ("space", "name", "definition", "description", "explained_variance", "vector", "from_config")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    EXPLAINED_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    FROM_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    name: str
+    definition: Direction
+    description: str
+    explained_variance: float
+    vector: Vector
+    from_config: bool
+    def __init__(self, space: _Optional[str] = ..., name: _Optional[str] = ..., definition: _Optional[_Union[Direction, _Mapping]] = ..., description: _Optional[str] = ..., explained_variance: _Optional[float] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., from_config: _Optional[bool] = ...) -> None: ...
+
+class ListDirectionsRequest(_message.Message):
+    __slots__ = ("space", "with_vector", "vector_format")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    WITH_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    with_vector: bool
+    vector_format: VectorFormat
+    def __init__(self, space: _Optional[str] = ..., with_vector: _Optional[bool] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
+
+class ListDirectionsResponse(_message.Message):
+    __slots__ = ("directions",)
+    DIRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    directions: _containers.RepeatedCompositeFieldContainer[SavedDirection]
+    def __init__(self, directions: _Optional[_Iterable[_Union[SavedDirection, _Mapping]]] = ...) -> None: ...
+
+class DeleteDirectionRequest(_message.Message):
+    __slots__ = ("space", "name")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    name: str
+    def __init__(self, space: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DeleteDirectionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ProjectRequest(_message.Message):
+    __slots__ = ("space", "direction", "terms", "top", "restrict", "filter")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    RESTRICT_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    direction: Direction
+    terms: _containers.RepeatedCompositeFieldContainer[Term]
+    top: int
+    restrict: int
+    filter: Filter
+    def __init__(self, space: _Optional[str] = ..., direction: _Optional[_Union[Direction, _Mapping]] = ..., terms: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., top: _Optional[int] = ..., restrict: _Optional[int] = ..., filter: _Optional[_Union[Filter, _Mapping]] = ...) -> None: ...
+
+class Projection(_message.Message):
+    __slots__ = ("term", "projection")
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    term: ResolvedTerm
+    projection: float
+    def __init__(self, term: _Optional[_Union[ResolvedTerm, _Mapping]] = ..., projection: _Optional[float] = ...) -> None: ...
+
+class ProjectResponse(_message.Message):
+    __slots__ = ("space", "projections", "from_end", "to_end")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    PROJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    FROM_END_FIELD_NUMBER: _ClassVar[int]
+    TO_END_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    projections: _containers.RepeatedCompositeFieldContainer[Projection]
+    from_end: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    to_end: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    def __init__(self, space: _Optional[str] = ..., projections: _Optional[_Iterable[_Union[Projection, _Mapping]]] = ..., from_end: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ..., to_end: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ...) -> None: ...
+
+class NavigateRequest(_message.Message):
+    __slots__ = ("space", "start", "direction", "steps", "step", "target", "k", "options", "vector_format")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    start: Term
+    direction: Direction
+    steps: int
+    step: float
+    target: float
+    k: int
+    options: QueryOptions
+    vector_format: VectorFormat
+    def __init__(self, space: _Optional[str] = ..., start: _Optional[_Union[Term, _Mapping]] = ..., direction: _Optional[_Union[Direction, _Mapping]] = ..., steps: _Optional[int] = ..., step: _Optional[float] = ..., target: _Optional[float] = ..., k: _Optional[int] = ..., options: _Optional[_Union[QueryOptions, _Mapping]] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
+
+class NavigationPoint(_message.Message):
+    __slots__ = ("offset", "projection", "vector", "neighbors")
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    offset: float
+    projection: float
+    vector: Vector
+    neighbors: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    def __init__(self, offset: _Optional[float] = ..., projection: _Optional[float] = ..., vector: _Optional[_Union[Vector, _Mapping]] = ..., neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ...) -> None: ...
+
+class NavigateResponse(_message.Message):
+    __slots__ = ("space", "points", "start", "searched_with")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_WITH_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    points: _containers.RepeatedCompositeFieldContainer[NavigationPoint]
+    start: ResolvedTerm
+    searched_with: IndexState
+    def __init__(self, space: _Optional[str] = ..., points: _Optional[_Iterable[_Union[NavigationPoint, _Mapping]]] = ..., start: _Optional[_Union[ResolvedTerm, _Mapping]] = ..., searched_with: _Optional[_Union[IndexState, str]] = ...) -> None: ...
+
+class AssociateRequest(_message.Message):
+    __slots__ = ("space", "targets_x", "targets_y", "attributes_a", "attributes_b", "permutations", "seed")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_X_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_Y_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_A_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_B_FIELD_NUMBER: _ClassVar[int]
+    PERMUTATIONS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    targets_x: _containers.RepeatedCompositeFieldContainer[Term]
+    targets_y: _containers.RepeatedCompositeFieldContainer[Term]
+    attributes_a: _containers.RepeatedCompositeFieldContainer[Term]
+    attributes_b: _containers.RepeatedCompositeFieldContainer[Term]
+    permutations: int
+    seed: int
+    def __init__(self, space: _Optional[str] = ..., targets_x: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., targets_y: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., attributes_a: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., attributes_b: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., permutations: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class AssociateResponse(_message.Message):
+    __slots__ = ("space", "effect_size", "p_value", "statistic", "exact", "partitions", "x_associations", "y_associations")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    X_ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    Y_ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    effect_size: float
+    p_value: float
+    statistic: float
+    exact: bool
+    partitions: int
+    x_associations: _containers.RepeatedScalarFieldContainer[float]
+    y_associations: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, space: _Optional[str] = ..., effect_size: _Optional[float] = ..., p_value: _Optional[float] = ..., statistic: _Optional[float] = ..., exact: _Optional[bool] = ..., partitions: _Optional[int] = ..., x_associations: _Optional[_Iterable[float]] = ..., y_associations: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class ComponentsRequest(_message.Message):
+    __slots__ = ("space", "terms", "n", "vector_format")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    terms: _containers.RepeatedCompositeFieldContainer[Term]
+    n: int
+    vector_format: VectorFormat
+    def __init__(self, space: _Optional[str] = ..., terms: _Optional[_Iterable[_Union[Term, _Mapping]]] = ..., n: _Optional[int] = ..., vector_format: _Optional[_Union[VectorFormat, str]] = ...) -> None: ...
+
+class Component(_message.Message):
+    __slots__ = ("vector", "explained_variance", "terms")
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    EXPLAINED_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    vector: Vector
+    explained_variance: float
+    terms: _containers.RepeatedCompositeFieldContainer[Projection]
+    def __init__(self, vector: _Optional[_Union[Vector, _Mapping]] = ..., explained_variance: _Optional[float] = ..., terms: _Optional[_Iterable[_Union[Projection, _Mapping]]] = ...) -> None: ...
+
+class ComponentsResponse(_message.Message):
+    __slots__ = ("space", "components")
+    SPACE_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    space: str
+    components: _containers.RepeatedCompositeFieldContainer[Component]
+    def __init__(self, space: _Optional[str] = ..., components: _Optional[_Iterable[_Union[Component, _Mapping]]] = ...) -> None: ...
 
 class HnswConfig(_message.Message):
     __slots__ = ("m", "ef_construction")

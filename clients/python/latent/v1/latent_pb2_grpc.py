@@ -526,6 +526,379 @@ class Arithmetic:
             _registered_method=True)
 
 
+class DirectionsStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Define = channel.unary_unary(
+                '/latent.v1.Directions/Define',
+                request_serializer=latent_dot_v1_dot_latent__pb2.DefineRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.DefineResponse.FromString,
+                _registered_method=True)
+        self.Save = channel.unary_unary(
+                '/latent.v1.Directions/Save',
+                request_serializer=latent_dot_v1_dot_latent__pb2.SaveDirectionRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.SavedDirection.FromString,
+                _registered_method=True)
+        self.List = channel.unary_unary(
+                '/latent.v1.Directions/List',
+                request_serializer=latent_dot_v1_dot_latent__pb2.ListDirectionsRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.ListDirectionsResponse.FromString,
+                _registered_method=True)
+        self.Delete = channel.unary_unary(
+                '/latent.v1.Directions/Delete',
+                request_serializer=latent_dot_v1_dot_latent__pb2.DeleteDirectionRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.DeleteDirectionResponse.FromString,
+                _registered_method=True)
+        self.Project = channel.unary_unary(
+                '/latent.v1.Directions/Project',
+                request_serializer=latent_dot_v1_dot_latent__pb2.ProjectRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.ProjectResponse.FromString,
+                _registered_method=True)
+        self.Navigate = channel.unary_unary(
+                '/latent.v1.Directions/Navigate',
+                request_serializer=latent_dot_v1_dot_latent__pb2.NavigateRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.NavigateResponse.FromString,
+                _registered_method=True)
+        self.Associate = channel.unary_unary(
+                '/latent.v1.Directions/Associate',
+                request_serializer=latent_dot_v1_dot_latent__pb2.AssociateRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.AssociateResponse.FromString,
+                _registered_method=True)
+        self.Components = channel.unary_unary(
+                '/latent.v1.Directions/Components',
+                request_serializer=latent_dot_v1_dot_latent__pb2.ComponentsRequest.SerializeToString,
+                response_deserializer=latent_dot_v1_dot_latent__pb2.ComponentsResponse.FromString,
+                _registered_method=True)
+
+
+class DirectionsServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Define(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Save(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Delete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Project(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Navigate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Associate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Components(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DirectionsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Define': grpc.unary_unary_rpc_method_handler(
+                    servicer.Define,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.DefineRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.DefineResponse.SerializeToString,
+            ),
+            'Save': grpc.unary_unary_rpc_method_handler(
+                    servicer.Save,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.SaveDirectionRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.SavedDirection.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.ListDirectionsRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.ListDirectionsResponse.SerializeToString,
+            ),
+            'Delete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delete,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.DeleteDirectionRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.DeleteDirectionResponse.SerializeToString,
+            ),
+            'Project': grpc.unary_unary_rpc_method_handler(
+                    servicer.Project,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.ProjectRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.ProjectResponse.SerializeToString,
+            ),
+            'Navigate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Navigate,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.NavigateRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.NavigateResponse.SerializeToString,
+            ),
+            'Associate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Associate,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.AssociateRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.AssociateResponse.SerializeToString,
+            ),
+            'Components': grpc.unary_unary_rpc_method_handler(
+                    servicer.Components,
+                    request_deserializer=latent_dot_v1_dot_latent__pb2.ComponentsRequest.FromString,
+                    response_serializer=latent_dot_v1_dot_latent__pb2.ComponentsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'latent.v1.Directions', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('latent.v1.Directions', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Directions:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Define(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Define',
+            latent_dot_v1_dot_latent__pb2.DefineRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.DefineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Save(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Save',
+            latent_dot_v1_dot_latent__pb2.SaveDirectionRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.SavedDirection.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/List',
+            latent_dot_v1_dot_latent__pb2.ListDirectionsRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.ListDirectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Delete',
+            latent_dot_v1_dot_latent__pb2.DeleteDirectionRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.DeleteDirectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Project(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Project',
+            latent_dot_v1_dot_latent__pb2.ProjectRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.ProjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Navigate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Navigate',
+            latent_dot_v1_dot_latent__pb2.NavigateRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.NavigateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Associate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Associate',
+            latent_dot_v1_dot_latent__pb2.AssociateRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.AssociateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Components(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/latent.v1.Directions/Components',
+            latent_dot_v1_dot_latent__pb2.ComponentsRequest.SerializeToString,
+            latent_dot_v1_dot_latent__pb2.ComponentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class CollectionsStub:
     """---------------------------------------------------------------------------------------
     Collections: durable semantic search over your own documents (or your own vectors).

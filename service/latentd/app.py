@@ -6,13 +6,18 @@ import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from latentd.config import DEFAULT_SENTENCE_MODEL, DEFAULT_WORD_MODEL, ModelSpec, Settings
 from latentd.core.collections import Collections
+from latentd.core.direction_book import DirectionBook, SavedDirection
+from latentd.core.directions import define
+from latentd.core.errors import LatentError
 from latentd.core.loaders import ModelLoadError, default_glove_dir, load_word_space
 from latentd.core.registry import Registry
 from latentd.core.sentence_model import SentenceModel
+from latentd.core.types import Term
 from latentd.core.word_space import WordSpace
 
 log = logging.getLogger(__name__)
@@ -92,8 +97,44 @@ def build_registry(
     collections = Collections(settings.data_dir, registry.model, settings.hnsw)
     collections.open_all()
     registry.collections = collections
+    registry.directions = DirectionBook(settings.data_dir)
     registry.ready()
+    define_config_directions(registry, settings)
     return registry
+
+
+def define_config_directions(registry: Registry, settings: Settings) -> None:
+    """The config file's [[directions]], defined against their spaces. A direction that
+    cannot be defined stops the start: a team relies on it by name."""
+    for entry in settings.directions:
+        try:
+            space = registry.get(entry.space)
+            definition = entry.definition
+            if not space.has_keys:  # a sentence model: its terms are texts
+                definition = replace(
+                    definition,
+                    pairs=tuple((_as_text(a), _as_text(b)) for a, b in definition.pairs),
+                    from_terms=tuple(_as_text(t) for t in definition.from_terms),
+                    to_terms=tuple(_as_text(t) for t in definition.to_terms),
+                )
+            defined = define(space, definition, settings.limits, registry.directions)
+        except LatentError as exc:
+            raise ModelLoadError(f"config: direction {entry.name!r}: {exc}") from None
+        registry.directions.add_from_config(
+            SavedDirection(
+                space.name,
+                entry.name,
+                definition,
+                entry.description,
+                defined.explained_variance,
+                defined.vector,
+                from_config=True,
+            )
+        )
+
+
+def _as_text(term: Term) -> Term:
+    return Term(text=term.key, weight=term.weight) if term.key is not None else term
 
 
 def load_word_model(spec: ModelSpec, settings: Settings, background_index: bool) -> WordSpace:

@@ -17,12 +17,15 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latentd.core.batch_params import BatchParams
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.limits import Limits
 from latentd.core.word_formats import FORMATS
+
+if TYPE_CHECKING:
+    from latentd.core.types import DirectionSpec
 
 DEFAULT_WORD_MODEL = "glove-6b-50d"
 DEFAULT_SENTENCE_MODEL = "all-minilm-l6-v2"
@@ -58,6 +61,16 @@ def default_data_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class DirectionConfig:
+    """A `[[directions]]` table: a direction defined at start, shared by name."""
+
+    name: str
+    space: str  # empty: the default word model
+    definition: DirectionSpec
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 50051
@@ -76,6 +89,7 @@ class Settings:
     max_message_mb: int = 64
     word_models: tuple[ModelSpec, ...] = ()
     sentence_models: tuple[ModelSpec, ...] = ()
+    directions: tuple[DirectionConfig, ...] = ()
     hnsw: HnswParams = field(default_factory=HnswParams)
     batch: BatchParams = field(default_factory=BatchParams)
     limits: Limits = field(default_factory=Limits)
@@ -336,6 +350,53 @@ def _models(entries: Any, where: str, base: Path) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
+_DIRECTION_KEYS = ("name", "space", "description", "pairs", "method", "from", "to", "vector")
+
+
+def _directions(entries: Any) -> tuple[DirectionConfig, ...]:
+    """[[directions]] tables: name, space (default: the default word model), description,
+    and pairs = [["man", "woman"], ...] with method = "pca" | "mean_difference", or
+    from = [...] and to = [...], or vector = [...]. A term is a string (a key; a text in
+    a sentence model) or a table {key = ...}, {text = ...}, {vector = [...]}."""
+    # Here, not at the top: directions need numpy, and `latentd --help` reads this module.
+    from latentd.core.direction_book import NAME as DIRECTION_NAME
+    from latentd.core.direction_book import spec_from_json
+
+    if not isinstance(entries, list):
+        raise ConfigError("directions: expected a list of tables [[directions]]")
+    found: list[DirectionConfig] = []
+    seen: set[tuple[str, str]] = set()
+    for i, entry in enumerate(entries):
+        at = f"directions[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ConfigError(f"{at}: needs a name")
+        at = f"{at} ({entry['name']})"
+        unknown = set(entry) - set(_DIRECTION_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{at}: unknown keys {sorted(unknown)} (known: {', '.join(_DIRECTION_KEYS)})"
+            )
+        if not DIRECTION_NAME.fullmatch(entry["name"]):
+            raise ConfigError(f"{at}: a name is 1 to 64 of A-Z a-z 0-9 _ . - (not first . or -)")
+        for key in ("space", "description"):
+            if key in entry:
+                _check_type(f"{at}.{key}", entry[key], str)
+        try:
+            definition = spec_from_json(entry)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{at}: {exc}") from None
+        named = (entry.get("space", ""), entry["name"])
+        if named in seen:
+            raise ConfigError(f"{at}: a second direction of that name for that space")
+        seen.add(named)
+        found.append(
+            DirectionConfig(
+                entry["name"], entry.get("space", ""), definition, entry.get("description", "")
+            )
+        )
+    return tuple(found)
+
+
 def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -356,6 +417,8 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     for key in ("word_models", "sentence_models"):
         if key in data:
             data[key] = _models(data[key], key, base)
+    if "directions" in data:
+        data["directions"] = _directions(data["directions"])
     for name in ("cache_dir", "data_dir"):
         if name in data:
             data[name] = base / _path(data[name])

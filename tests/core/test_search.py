@@ -11,7 +11,7 @@ from latentd.core.search import (
     HNSW_COST_PER_CANDIDATE,
     TOP_K_BLOCK,
     QueryBatch,
-    _top_k,
+    top_k,
     search,
     weighted_means,
 )
@@ -26,7 +26,7 @@ def test_top_k_equals_a_full_sort(k: int, m: int) -> None:
     scores = rng.normal(size=(30, m)).astype(np.float32)
     scores[:, rng.choice(m, 500, replace=False)] = -np.inf  # excluded keys
     scores[0, : m - 2] = -np.inf  # a row with fewer finite scores than k
-    rows, top = _top_k(scores.copy(), k)
+    rows, top = top_k(scores.copy(), k)
     expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     expected_scores = np.take_along_axis(scores, expected, axis=1)
     np.testing.assert_array_equal(top, expected_scores)

@@ -15,6 +15,10 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import Message
 
 from latent.v1 import latent_pb2 as pb
+from latentd.core.association import WeatResult
+from latentd.core.direction_book import SavedDirection
+from latentd.core.direction_queries import Component, Navigation, Projected
+from latentd.core.directions import DefinedDirection
 from latentd.core.documents import (
     CollectionInfo,
     Condition,
@@ -30,6 +34,8 @@ from latentd.core.errors import invalid
 from latentd.core.registry import Registry
 from latentd.core.types import (
     AnalogyMethod,
+    DirectionMethod,
+    DirectionSpec,
     DoesntMatchResult,
     EncodeResult,
     IndexState,
@@ -123,7 +129,86 @@ def options(message: pb.QueryOptions) -> QueryOptions:
         ef=message.ef,
         restrict=message.restrict,
         include_inputs=message.include_inputs,
+        remove=directions(message.remove, "options.remove"),
     )
+
+
+DIRECTION_METHOD: dict[int, DirectionMethod] = {
+    pb.PCA: DirectionMethod.PCA,
+    pb.MEAN_DIFFERENCE: DirectionMethod.MEAN_DIFFERENCE,
+}
+DIRECTION_METHOD_OUT: dict[DirectionMethod, pb.DirectionMethod] = {
+    DirectionMethod.PCA: pb.PCA,
+    DirectionMethod.MEAN_DIFFERENCE: pb.MEAN_DIFFERENCE,
+}
+
+
+def direction(message: pb.Direction, field: str) -> DirectionSpec:
+    """A Direction message; an empty one becomes an empty spec, which the core names."""
+    which = message.WhichOneof("definition")
+    if which == "pairs":
+        return DirectionSpec(
+            pairs=tuple(
+                (term(p.a, f"{field}.pairs[{i}].a"), term(p.b, f"{field}.pairs[{i}].b"))
+                for i, p in enumerate(message.pairs.pairs)
+            ),
+            method=enum_value(
+                message.pairs.method,
+                DIRECTION_METHOD,
+                f"{field}.pairs.method",
+                pb.DirectionMethod,
+            ),
+        )
+    if which == "poles":
+        return DirectionSpec(
+            from_terms=tuple(terms(message.poles.from_terms, f"{field}.poles.from_terms")),
+            to_terms=tuple(terms(message.poles.to_terms, f"{field}.poles.to_terms")),
+        )
+    if which == "vector":
+        return DirectionSpec(vector=vector_array(message.vector, f"{field}.vector"))
+    if which == "name":
+        if not message.name:
+            raise invalid(f"{field}.name", "must not be empty")
+        return DirectionSpec(name=message.name)
+    return DirectionSpec()
+
+
+def directions(messages: Iterable[pb.Direction], field: str) -> tuple[DirectionSpec, ...]:
+    return tuple(direction(m, f"{field}[{i}]") for i, m in enumerate(messages))
+
+
+def term_message(item: Term) -> pb.Term:
+    """A core term back to the wire (a saved direction's definition)."""
+    message = pb.Term(weight=item.weight) if item.weight is not None else pb.Term()
+    if item.key is not None:
+        message.key = item.key
+    elif item.text is not None:
+        message.text = item.text
+    elif item.vector is not None:
+        message.vector.CopyFrom(vector(np.asarray(item.vector, np.float32)))
+    return message
+
+
+def direction_message(spec: DirectionSpec) -> pb.Direction:
+    kind = spec.kind
+    if kind == "pairs":
+        return pb.Direction(
+            pairs=pb.DirectionPairs(
+                pairs=[pb.TermPair(a=term_message(a), b=term_message(b)) for a, b in spec.pairs],
+                method=DIRECTION_METHOD_OUT[spec.method],
+            )
+        )
+    if kind == "poles":
+        return pb.Direction(
+            poles=pb.DirectionPoles(
+                from_terms=[term_message(t) for t in spec.from_terms],
+                to_terms=[term_message(t) for t in spec.to_terms],
+            )
+        )
+    if kind == "vector":
+        assert spec.vector is not None
+        return pb.Direction(vector=vector(np.asarray(spec.vector, np.float32)))
+    return pb.Direction(name=spec.name)
 
 
 def vector(values: np.ndarray, vector_format: int = pb.FLOATS) -> pb.Vector:
@@ -190,6 +275,7 @@ def encode_args(request: pb.EncodeRequest) -> Args:
         inputs=list(request.inputs),
         prompt_name=request.prompt_name,
         truncate=request.truncate,
+        remove=directions(request.remove, "remove"),
         **given(request, "normalize", "dimensions"),
     )
 
@@ -332,7 +418,11 @@ def interpolate_response(
 
 
 def similarity_args(request: pb.SimilarityRequest) -> Args:
-    return dict(a=terms(request.a, "a"), b=terms(request.b, "b"))
+    return dict(
+        a=terms(request.a, "a"),
+        b=terms(request.b, "b"),
+        remove=directions(request.remove, "remove"),
+    )
 
 
 def similarity_response(space: str, result: SimilarityResult) -> pb.SimilarityResponse:
@@ -638,4 +728,165 @@ def batch_search_response(
 ) -> pb.BatchSearchResponse:
     return pb.BatchSearchResponse(
         results=[search_response(collection, r, vector_format) for r in results]
+    )
+
+
+# -- Directions -------------------------------------------------------------------------
+
+
+def define_args(request: pb.DefineRequest) -> Args:
+    vector_format(request.vector_format)
+    return dict(direction=direction(request.direction, "direction"))
+
+
+def define_response(space: str, result: DefinedDirection, vector_format: int) -> pb.DefineResponse:
+    return pb.DefineResponse(
+        space=space,
+        vector=vector(result.vector, vector_format),
+        explained_variance=result.explained_variance,
+        pair_cosines=result.pair_cosines,
+        from_projections=result.from_projections,
+        to_projections=result.to_projections,
+        name=result.name,
+    )
+
+
+def save_direction_args(request: pb.SaveDirectionRequest) -> Args:
+    return dict(
+        name=request.name,
+        direction=direction(request.direction, "direction"),
+        description=request.description,
+        overwrite=request.overwrite,
+    )
+
+
+def saved_direction(
+    entry: SavedDirection, with_vector: bool = True, vector_format: int = pb.FLOATS
+) -> pb.SavedDirection:
+    message = pb.SavedDirection(
+        space=entry.space,
+        name=entry.name,
+        definition=direction_message(entry.definition),
+        description=entry.description,
+        explained_variance=entry.explained_variance,
+        from_config=entry.from_config,
+    )
+    if with_vector:
+        message.vector.CopyFrom(vector(entry.vector, vector_format))
+    return message
+
+
+def list_directions_args(request: pb.ListDirectionsRequest) -> Args:
+    vector_format(request.vector_format)
+    return dict(space=request.space)
+
+
+def list_directions_response(
+    entries: Sequence[SavedDirection], with_vector: bool, vector_format: int
+) -> pb.ListDirectionsResponse:
+    return pb.ListDirectionsResponse(
+        directions=[saved_direction(e, with_vector, vector_format) for e in entries]
+    )
+
+
+def delete_direction_args(request: pb.DeleteDirectionRequest) -> Args:
+    return dict(name=request.name)
+
+
+def delete_direction_response() -> pb.DeleteDirectionResponse:
+    return pb.DeleteDirectionResponse()
+
+
+def project_args(request: pb.ProjectRequest) -> Args:
+    return dict(
+        direction=direction(request.direction, "direction"),
+        terms=terms(request.terms, "terms"),
+        restrict=request.restrict,
+        filter=filter_of(request),
+        **given(request, "top"),
+    )
+
+
+def _projections(items: Sequence[tuple[Resolved, float]]) -> list[pb.Projection]:
+    return [pb.Projection(term=resolved(r), projection=v) for r, v in items]
+
+
+def project_response(space: str, result: Projected) -> pb.ProjectResponse:
+    return pb.ProjectResponse(
+        space=space,
+        projections=_projections(result.terms),
+        from_end=neighbor_list(result.from_end),
+        to_end=neighbor_list(result.to_end),
+    )
+
+
+def navigate_args(request: pb.NavigateRequest) -> Args:
+    vector_format(request.vector_format)
+    return dict(
+        start=term(request.start, "start"),
+        direction=direction(request.direction, "direction"),
+        **given(request, "steps", "step", "target"),
+        **_search_args(request),
+    )
+
+
+def navigate_response(space: str, result: Navigation, vector_format: int) -> pb.NavigateResponse:
+    return pb.NavigateResponse(
+        space=space,
+        points=[
+            pb.NavigationPoint(
+                offset=p.offset,
+                projection=p.projection,
+                vector=vector(p.vector, vector_format),
+                neighbors=neighbor_list(p.neighbors),
+            )
+            for p in result.points
+        ],
+        start=resolved(result.start),
+        searched_with=INDEX_STATE[result.searched_with],
+    )
+
+
+def associate_args(request: pb.AssociateRequest) -> Args:
+    return dict(
+        targets_x=terms(request.targets_x, "targets_x"),
+        targets_y=terms(request.targets_y, "targets_y"),
+        attributes_a=terms(request.attributes_a, "attributes_a"),
+        attributes_b=terms(request.attributes_b, "attributes_b"),
+        permutations=request.permutations,
+        seed=request.seed,
+    )
+
+
+def associate_response(space: str, result: WeatResult) -> pb.AssociateResponse:
+    return pb.AssociateResponse(
+        space=space,
+        effect_size=result.effect_size,
+        p_value=result.p_value,
+        statistic=result.statistic,
+        exact=result.exact,
+        partitions=result.partitions,
+        x_associations=result.x_associations.tolist(),
+        y_associations=result.y_associations.tolist(),
+    )
+
+
+def components_args(request: pb.ComponentsRequest) -> Args:
+    vector_format(request.vector_format)
+    return dict(terms=terms(request.terms, "terms"), **given(request, "n"))
+
+
+def components_response(
+    space: str, result: Sequence[Component], vector_format: int
+) -> pb.ComponentsResponse:
+    return pb.ComponentsResponse(
+        space=space,
+        components=[
+            pb.Component(
+                vector=vector(c.vector, vector_format),
+                explained_variance=c.explained_variance,
+                terms=_projections(c.terms),
+            )
+            for c in result
+        ],
     )

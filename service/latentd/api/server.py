@@ -21,6 +21,7 @@ from latentd.api.errors import ErrorInterceptor
 from latentd.api.servicers import (
     ArithmeticServicer,
     CollectionsServicer,
+    DirectionsServicer,
     EmbeddingsServicer,
     ModelsServicer,
 )
@@ -29,7 +30,7 @@ from latentd.core.registry import Registry
 
 SERVICE_NAMES = tuple(
     pb.DESCRIPTOR.services_by_name[name].full_name
-    for name in ("Models", "Embeddings", "Arithmetic", "Collections")
+    for name in ("Models", "Embeddings", "Arithmetic", "Collections", "Directions")
 )
 
 
@@ -124,6 +125,7 @@ def create_server(
     pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, limits), server)
     pb_grpc.add_ArithmeticServicer_to_server(ArithmeticServicer(registry, limits), server)
     pb_grpc.add_CollectionsServicer_to_server(CollectionsServicer(registry, limits), server)
+    pb_grpc.add_DirectionsServicer_to_server(DirectionsServicer(registry, limits), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

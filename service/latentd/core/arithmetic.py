@@ -5,6 +5,7 @@ once), then searches the space with all its queries as one matrix batch."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,9 +18,12 @@ from latentd.core.checks import (
     check_search,
     check_searchable,
 )
+from latentd.core.direction_book import DirectionBook
+from latentd.core.directions import removal_for
 from latentd.core.errors import invalid
 from latentd.core.geometry import interpolation_path
 from latentd.core.limits import Limits
+from latentd.core.removal import search_removed
 from latentd.core.search import Hits, QueryBatch
 from latentd.core.space import Space
 from latentd.core.terms import TermResolver
@@ -57,11 +61,34 @@ def search(
     method: AnalogyMethod,
     options: QueryOptions,
     limits: Limits,
+    names: Sequence[str],
+    directions: DirectionBook | None,
 ) -> Hits:
-    check_exact_work(space, batch, method, options, limits)
-    return space.search(
-        batch, k, method, exact=options.exact, restrict=options.restrict, ef=options.ef
-    )
+    """The space's search, or with options.remove the search of the space without those
+    directions (core/removal.py). `names` name each query in errors."""
+    removal = removal_for(space, options.remove, limits, directions)
+    if removal is None:
+        check_exact_work(space, batch, method, options, limits)
+        return space.search(
+            batch, k, method, exact=options.exact, restrict=options.restrict, ef=options.ef
+        )
+    # 3CosMul has no index path once directions are removed: it is bounded as exact.
+    exact = options.exact or method is AnalogyMethod.COSMUL
+    check_exact_work(space, batch, method, replace(options, exact=exact), limits)
+    neutral = removal.batch(batch, names)
+
+    def probe(queries: QueryBatch, wide: int) -> Hits:
+        return space.search(
+            queries,
+            wide,
+            AnalogyMethod.COSADD,
+            exact=False,
+            restrict=options.restrict,
+            ef=options.ef,
+        )
+
+    mask = space.key_mask(options.restrict)
+    return search_removed(space, neutral, k, method, removal, mask, probe, exact=options.exact)
 
 
 def analogy(
@@ -73,8 +100,10 @@ def analogy(
     method: AnalogyMethod = AnalogyMethod.COSADD,
     options: QueryOptions = DEFAULT_OPTIONS,
     prefix: str = "",
+    directions: DirectionBook | None = None,
 ) -> list[SearchResult]:
-    """`prefix` names the fields of a batch (`queries[i].`); empty for a single query."""
+    """`prefix` names the fields of a batch (`queries[i].`); empty for a single query.
+    `directions`: the saved directions that options.remove may name."""
     check_search(space, queries, k, options, limits)
     resolver = TermResolver(space, limits)
     handles, names = [], []
@@ -91,7 +120,7 @@ def analogy(
         names.append(f"{name}positive")
     resolver.resolve()
     batch = resolver.batch(handles, names, options.include_inputs)
-    hits = search(space, batch, k, method, options, limits)
+    hits = search(space, batch, k, method, options, limits, names, directions)
     return [
         SearchResult(found, [resolver.resolved(p), resolver.resolved(n)], hits.searched_with)
         for found, (p, n) in zip(neighbors(space, hits), handles, strict=True)
@@ -106,6 +135,7 @@ def nearest(
     k: int = DEFAULT_K,
     options: QueryOptions = DEFAULT_OPTIONS,
     prefix: str = "",
+    directions: DirectionBook | None = None,
 ) -> list[SearchResult]:
     check_search(space, queries, k, options, limits)
     resolver = TermResolver(space, limits)
@@ -117,7 +147,7 @@ def nearest(
         names.append(name)
     resolver.resolve()
     batch = resolver.batch([[h] for h in handles], names, options.include_inputs)
-    hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits)
+    hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits, names, directions)
     return [
         SearchResult(found, [resolver.resolved(h)], hits.searched_with)
         for found, h in zip(neighbors(space, hits), handles, strict=True)
@@ -134,7 +164,10 @@ def interpolate(
     path: InterpolationPath = InterpolationPath.LERP,
     k: int = DEFAULT_K,
     options: QueryOptions = DEFAULT_OPTIONS,
+    directions: DirectionBook | None = None,
 ) -> InterpolateResult:
+    """With options.remove, the path runs between the neutralised ends: every point
+    then lies in the space without those directions."""
     check_searchable(space)
     check_k(k, limits)
     check_options(options, limits)
@@ -148,14 +181,21 @@ def interpolate(
     b_handle = resolver.add([end], "end", 1.0)
     resolver.resolve()
     a, b = resolver.group(a_handle), resolver.group(b_handle)
+    start_vector, end_vector = a.vectors[0], b.vectors[0]
+    removal = removal_for(space, options.remove, limits, directions)
+    if removal is not None:
+        start_vector, end_vector = removal.unit_vectors(
+            np.vstack([start_vector, end_vector]), ["start", "end"]
+        )
     ts = np.linspace(0.0, 1.0, steps, dtype=np.float64)
     points = interpolation_path(
-        a.vectors[0].astype(np.float64), b.vectors[0].astype(np.float64), ts, path
+        start_vector.astype(np.float64), end_vector.astype(np.float64), ts, path
     ).astype(np.float32)
     rows = [] if options.include_inputs else sorted(set(a.rows + b.rows))
     exclude = np.array([rows] * steps, dtype=np.int64).reshape(steps, len(rows))
     batch = QueryBatch(points, points[:, None, :], np.ones((steps, 1), np.float32), exclude)
-    hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits)
+    names = [f"points[{i}]" for i in range(steps)]
+    hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits, names, directions)
     return InterpolateResult(
         [
             InterpolationPoint(float(t), points[i], found)

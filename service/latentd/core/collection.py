@@ -65,7 +65,7 @@ from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import check_index_file
 from latentd.core.limits import Limits
 from latentd.core.rwlock import ReadWriteLock
-from latentd.core.search import Hits, QueryBatch, _top_k, cosmul_scores
+from latentd.core.search import Hits, QueryBatch, cosmul_scores, top_k
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
@@ -321,6 +321,29 @@ class Collection:
     @property
     def prompt_names(self) -> list[str]:
         return self._model.prompt_names if self._model is not None else []
+
+    @property
+    def version(self) -> int:
+        return self._generation
+
+    @property
+    def unit_keys(self) -> bool:
+        return self.settings.metric is Metric.COSINE
+
+    def key_matrix(self) -> np.ndarray:
+        # The mirror itself: a write replaces rows in place, a growth replaces the array.
+        return self._matrix
+
+    def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
+        if restrict:
+            raise invalid(
+                "options.restrict",
+                "a collection has no frequency order to restrict to; use a filter",
+            )
+        if filter is not None:
+            check_filter(filter)
+        with self._lock.read():
+            return self._allowed(filter).copy()
 
     def lookup(self, key: str) -> KeyLookup | None:
         with self._lock.read():
@@ -749,7 +772,7 @@ class Collection:
             if whole:
                 s[:, ~allowed] = -np.inf
             _mask_labels(s, candidates, chunk.exclude)
-            r, v = _top_k(s, min(k, len(candidates)))
+            r, v = top_k(s, min(k, len(candidates)))
             found = np.where(r >= 0, candidates[np.maximum(r, 0)], -1)
             rows[start : start + len(chunk), : r.shape[1]] = found
             scores[start : start + len(chunk), : r.shape[1]] = v

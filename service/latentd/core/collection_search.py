@@ -11,11 +11,14 @@ import numpy as np
 from latentd.core.arithmetic import DEFAULT_K, DEFAULT_OPTIONS
 from latentd.core.checks import check_count, check_exact_work, check_k, check_options
 from latentd.core.collection import Collection
+from latentd.core.direction_book import DirectionBook
+from latentd.core.directions import removal_for
 from latentd.core.documents import Filter, Hit, Metric, SearchHits, SearchQuery
 from latentd.core.errors import invalid
 from latentd.core.filters import check_filter
 from latentd.core.limits import Limits
-from latentd.core.search import QueryBatch
+from latentd.core.removal import search_removed
+from latentd.core.search import Hits, QueryBatch
 from latentd.core.terms import ResolvedTerms, TermResolver, build_batch
 from latentd.core.types import AnalogyMethod, QueryOptions, Term
 
@@ -33,8 +36,10 @@ def search(
     with_vector: bool = False,
     score_threshold: float | None = None,
     prefix: str = "",
+    directions: DirectionBook | None = None,
 ) -> list[SearchHits]:
-    """`prefix` names the fields of a batch (`queries[i].`); empty for a single query."""
+    """`prefix` names the fields of a batch (`queries[i].`); empty for a single query.
+    With options.remove, the search of the collection without those directions."""
     check_k(k, limits)
     check_options(options, limits)
     check_count(queries, "queries", limits.max_batch)
@@ -70,15 +75,40 @@ def search(
         else _raw_batch(groups, names, options.include_inputs)
     )
     check_exact_work(collection, batch, AnalogyMethod.COSADD, options, limits)
-    hits = collection.search(
-        batch,
-        k,
-        AnalogyMethod.COSADD,
-        exact=options.exact,
-        restrict=options.restrict,
-        ef=options.ef,
-        filter=filter,
-    )
+    removal = removal_for(collection, options.remove, limits, directions)
+    if removal is None:
+        hits = collection.search(
+            batch,
+            k,
+            AnalogyMethod.COSADD,
+            exact=options.exact,
+            restrict=options.restrict,
+            ef=options.ef,
+            filter=filter,
+        )
+    else:
+
+        def probe(queries: QueryBatch, wide: int) -> Hits:
+            return collection.search(
+                queries,
+                wide,
+                AnalogyMethod.COSADD,
+                exact=False,
+                restrict=0,
+                ef=options.ef,
+                filter=filter,
+            )
+
+        hits = search_removed(
+            collection,
+            removal.batch(batch, names),
+            k,
+            AnalogyMethod.COSADD,
+            removal,
+            collection.key_mask(options.restrict, filter),
+            probe,
+            exact=options.exact,
+        )
     results = []
     for rows, scores in zip(hits.rows, hits.scores, strict=True):
         keep = [

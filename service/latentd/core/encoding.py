@@ -7,12 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from latentd.core.checks import check_count, check_text
+from latentd.core.direction_book import DirectionBook
+from latentd.core.directions import removal_for
 from latentd.core.errors import invalid
 from latentd.core.geometry import unit
 from latentd.core.limits import Limits
 from latentd.core.space import Space
 from latentd.core.terms import not_in_space
-from latentd.core.types import EncodeResult
+from latentd.core.types import DirectionSpec, EncodeResult
 
 
 def encode(
@@ -24,9 +26,12 @@ def encode(
     dimensions: int = 0,
     prompt_name: str = "",
     truncate: bool = False,
+    remove: Sequence[DirectionSpec] = (),
+    directions: DirectionBook | None = None,
 ) -> EncodeResult:
-    """Vectors of `inputs`: unit length unless not `normalize`, cut to their first
-    `dimensions` when given (Matryoshka models)."""
+    """Vectors of `inputs`: without the `remove` directions' components, then unit
+    length unless not `normalize`, cut to their first `dimensions` when given
+    (Matryoshka models)."""
     check_count(inputs, "inputs", limits.max_inputs)
     for i, text in enumerate(inputs):
         check_text(text, f"inputs[{i}]", limits)
@@ -35,6 +40,13 @@ def encode(
             "dimensions",
             f"must be between 1 and {space.dimension} (the model's dimension), got {dimensions}",
         )
+    if remove and dimensions:
+        raise invalid(
+            "remove",
+            "cannot be combined with dimensions: a direction spans every dimension, so a "
+            "cut vector would keep part of it",
+        )
+    removal = removal_for(space, remove, limits, directions, "remove")
     embedded = space.embed(
         inputs,
         prompt_name=prompt_name,
@@ -50,6 +62,8 @@ def encode(
     if missing:
         raise not_in_space(space, missing)
     vectors = embedded.vectors[:, :dimensions] if dimensions else embedded.vectors
+    if removal is not None:
+        vectors = removal.neutralised(vectors)
     if normalize:
         vectors = unit(vectors)
     return EncodeResult(

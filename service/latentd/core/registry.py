@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from latentd.core.direction_book import DirectionBook
 from latentd.core.errors import NotFound, NotReady, shown
 from latentd.core.space import Space
 
@@ -24,6 +25,9 @@ class Registry:
         self._loading = loading
         # The server's collections: spaces too, found by name after the models.
         self.collections: Collections | None = None
+        # Saved directions by space; kept in memory only unless the server names a data
+        # directory (build_registry does), where saving then fails with a clear error.
+        self.directions = DirectionBook(None)
 
     @property
     def loading(self) -> bool:
@@ -88,6 +92,10 @@ class Registry:
         if self.collections is None:
             raise NotFound("collections are not enabled on this server")
         return self.collections
+
+    def check_ready(self) -> None:
+        """NotReady while the server loads."""
+        self._check_ready()
 
     def _check_ready(self) -> None:
         if self._loading:

@@ -192,7 +192,7 @@ def _exact(
         else:
             s = chunk.combined @ matrix.T
         _mask_excluded(s, chunk.exclude)
-        r, v = _top_k(s, k)
+        r, v = top_k(s, k)
         rows[start : start + len(chunk)], scores[start : start + len(chunk)] = r, v
     return rows, scores
 
@@ -290,7 +290,7 @@ def _mask_excluded(scores: np.ndarray, exclude: np.ndarray) -> None:
     scores[r, exclude[r, c]] = -np.inf
 
 
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows' k best columns, best first, -1 where the score is -inf. The k best lie in the
     k blocks with the largest maxima, so a partition over those blocks replaces one over
     the whole row: one max-reduction pass instead of a selection over every score."""

@@ -32,6 +32,7 @@ from latentd.core.errors import FailedPrecondition, InvalidArgument, invalid, sh
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
 if TYPE_CHECKING:
+    from latentd.core.documents import Filter
     from latentd.core.search import Hits, QueryBatch
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,15 @@ class SentenceModel:
         vectors, counts = self._batcher.encode(texts, prompt, check_tokens, current_check())
         truncated = [bool(self.max_tokens and n > self.max_tokens) for n in counts]
         return Embedded(vectors, [True] * len(texts), truncated, [[] for _ in texts])
+
+    version = 0
+    unit_keys = True
+
+    def key_matrix(self) -> np.ndarray:
+        return np.zeros((0, self.dimension), np.float32)  # no keys
+
+    def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
+        return np.zeros(0, bool)
 
     def lookup(self, key: str) -> KeyLookup | None:
         return None  # no keys

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
 if TYPE_CHECKING:
+    from latentd.core.documents import Filter
     from latentd.core.search import Hits, QueryBatch
 
 
@@ -65,6 +68,29 @@ class Space(Protocol):
 
     @property
     def prompt_names(self) -> list[str]: ...
+
+    @property
+    def version(self) -> int:
+        """Changes whenever a key or a vector changes: caches of per-key values (a
+        direction's projections) are keyed on it."""
+        ...
+
+    @property
+    def unit_keys(self) -> bool:
+        """Whether the rows of key_matrix() are unit vectors (scores are cosines)."""
+        ...
+
+    def key_matrix(self) -> np.ndarray:
+        """Every row's vector as the space scores it, (rows, dimension): row i is
+        keys[i]. Rows that key_mask() leaves out are to be ignored (a collection's free
+        labels). Not a copy: read it, never write it."""
+        ...
+
+    def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
+        """The rows a search may return, as a bool per row of key_matrix(): the first
+        `restrict` keys (0: all) of a word space; a collection's live documents that
+        match `filter`. InvalidArgument for an option the space does not have."""
+        ...
 
     def lookup(self, key: str) -> KeyLookup | None:
         """The key's row and raw vector, or None when the space lacks it."""

@@ -71,39 +71,49 @@ class TermResolver:
         self._groups.append((start, len(self._terms)))
         return len(self._groups) - 1
 
-    def _add(self, term: Term, group: str, i: int, default_weight: float) -> None:
-        # Called once per term of a batch: the field name is formatted only when needed.
+    def add_one(self, term: Term, name: str, default_weight: float) -> int:
+        """Queue one term named `name` in errors (e.g. `direction.pairs[2].b`)."""
+        start = len(self._terms)
+        self._add(term, name, None, default_weight)
+        self._groups.append((start, len(self._terms)))
+        return len(self._groups) - 1
+
+    def _add(self, term: Term, group: str, i: int | None, default_weight: float) -> None:
+        # Called once per term of a batch: the field name is formatted only when needed
+        # (`group[i]`, or `group` itself when i is None).
         weight = default_weight if term.weight is None else float(term.weight)
         if not math.isfinite(weight) or weight == 0:
-            raise invalid(f"{group}[{i}].weight", f"must be a finite non-zero number, got {weight}")
+            raise invalid(
+                _field(group, i) + ".weight", f"must be a finite non-zero number, got {weight}"
+            )
         key, text, given = term.key, term.text, term.vector
         if (key is not None) + (text is not None) + (given is not None) != 1:
-            raise invalid(f"{group}[{i}]", "a term needs exactly one of key, text or vector")
+            raise invalid(_field(group, i), "a term needs exactly one of key, text or vector")
         vector: np.ndarray | None = None
         row = -1
         resolved = _NOT_A_KEY
         if key is not None:
             if not key.strip() or len(key) > self.limits.max_text_chars:
-                check_text(key, f"{group}[{i}].key", self.limits)
+                check_text(key, _field(group, i) + ".key", self.limits)
             if not self.space.has_keys:
                 raise invalid(
-                    f"{group}[{i}].key",
+                    _field(group, i) + ".key",
                     f"{self.space.name!r} is a {self.space.kind} "
                     "model and has no keys; send the text as `text`",
                 )
             hit = self.space.lookup(key)
             if hit is None:
-                self._unknown.append((f"{group}[{i}]", key, True))
+                self._unknown.append((_field(group, i), key, True))
             else:
                 vector = hit.vector
                 row = -1 if hit.index is None else hit.index
                 resolved = Resolved(input=key, key=hit.key)
         elif given is not None:
-            vector = check_vector(given, f"{group}[{i}].vector", self.space.dimension)
+            vector = check_vector(given, _field(group, i) + ".vector", self.space.dimension)
         else:
             assert text is not None
-            check_text(text, f"{group}[{i}].text", self.limits)
-            self._text_names.append(f"{group}[{i}]")
+            check_text(text, _field(group, i) + ".text", self.limits)
+            self._text_names.append(_field(group, i))
         self._terms.append(term)
         self._weights.append(weight)
         self._vectors.append(vector)
@@ -189,6 +199,10 @@ class TermResolver:
 
 
 _NOT_A_KEY = Resolved()
+
+
+def _field(group: str, i: int | None) -> str:
+    return group if i is None else f"{group}[{i}]"
 
 
 def not_in_space(space: Space, unknown: Sequence[tuple[str, str, bool]]) -> NotFound:

@@ -44,12 +44,42 @@ class Resolved:
     unknown_tokens: tuple[str, ...] = ()
 
 
+class DirectionMethod(Enum):
+    PCA = "pca"  # first principal component of the pair differences (Bolukbasi et al.)
+    MEAN_DIFFERENCE = "mean_difference"
+
+
+@dataclass(frozen=True)
+class DirectionSpec:
+    """A direction as a caller gives it: exactly one of pairs (from a to b), poles (from
+    from_terms to to_terms), a raw vector, or the name of a saved direction."""
+
+    pairs: tuple[tuple[Term, Term], ...] = ()
+    method: DirectionMethod = DirectionMethod.PCA
+    from_terms: tuple[Term, ...] = ()
+    to_terms: tuple[Term, ...] = ()
+    vector: np.ndarray | None = None
+    name: str = ""
+
+    @property
+    def kind(self) -> str:
+        """ "pairs", "poles", "vector", "name", or "" when nothing was given."""
+        if self.name:
+            return "name"
+        if self.vector is not None:
+            return "vector"
+        if self.from_terms or self.to_terms:
+            return "poles"
+        return "pairs" if self.pairs else ""
+
+
 @dataclass(frozen=True)
 class QueryOptions:
     exact: bool = False
     ef: int = 0  # 0: the index's default
     restrict: int = 0  # 0: every key is a candidate
     include_inputs: bool = False
+    remove: tuple[DirectionSpec, ...] = ()  # directions projected out before scoring
 
 
 @dataclass(frozen=True)

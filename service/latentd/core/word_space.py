@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -20,6 +21,9 @@ from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import HnswIndex
 from latentd.core.search import Hits, QueryBatch, search
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
+
+if TYPE_CHECKING:
+    from latentd.core.documents import Filter
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +127,22 @@ class WordSpace:
     @property
     def index_state(self) -> IndexState:
         return self._state
+
+    # A word space never changes once loaded.
+    version = 0
+    unit_keys = True
+
+    def key_matrix(self) -> np.ndarray:
+        return self.unit
+
+    def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
+        if filter is not None:
+            raise invalid(
+                "filter", f"{self.name!r} is a word model: only collections have metadata"
+            )
+        mask = np.zeros(self.size, bool)
+        mask[: self.size if restrict <= 0 else min(restrict, self.size)] = True
+        return mask
 
     @property
     def index(self) -> HnswIndex | None:

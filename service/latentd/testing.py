@@ -57,9 +57,10 @@ def start_test_server(
     import tempfile
 
     from latentd.api.server import create_server
-    from latentd.app import default_sentence_dir
+    from latentd.app import default_sentence_dir, define_config_directions
     from latentd.config import DEFAULT_SENTENCE_MODEL, Settings
     from latentd.core.collections import Collections
+    from latentd.core.direction_book import DirectionBook
     from latentd.core.index import HnswParams
     from latentd.core.registry import Registry
     from latentd.core.sentence_model import SentenceModel
@@ -78,6 +79,8 @@ def start_test_server(
     temporary = tempfile.TemporaryDirectory(prefix="latent-data-")
     registry.collections = Collections(data_dir or Path(temporary.name), registry.model)
     registry.collections.open_all()
+    registry.directions = DirectionBook(data_dir or Path(temporary.name))
+    define_config_directions(registry, settings)
     running = create_server(
         registry,
         host="127.0.0.1",

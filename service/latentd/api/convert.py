@@ -158,11 +158,13 @@ def direction(message: pb.Direction, field: str) -> DirectionSpec:
                 f"{field}.pairs.method",
                 pb.DirectionMethod,
             ),
+            form="pairs",
         )
     if which == "poles":
         return DirectionSpec(
             from_terms=tuple(terms(message.poles.from_terms, f"{field}.poles.from_terms")),
             to_terms=tuple(terms(message.poles.to_terms, f"{field}.poles.to_terms")),
+            form="poles",
         )
     if which == "vector":
         return DirectionSpec(vector=vector_array(message.vector, f"{field}.vector"))

@@ -222,6 +222,7 @@ def spec_from_json(item: dict[str, Any]) -> DirectionSpec:
         return DirectionSpec(
             pairs=tuple((term_from_json(a), term_from_json(b)) for a, b in pairs),
             method=method,
+            form="pairs",
         )
     if "from" in item or "to" in item:
         if "vector" in item:
@@ -229,6 +230,7 @@ def spec_from_json(item: dict[str, Any]) -> DirectionSpec:
         return DirectionSpec(
             from_terms=tuple(term_from_json(t) for t in item.get("from", [])),
             to_terms=tuple(term_from_json(t) for t in item.get("to", [])),
+            form="poles",
         )
     if "vector" in item:
         return DirectionSpec(vector=np.asarray(item["vector"], np.float32))

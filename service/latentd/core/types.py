@@ -60,10 +60,14 @@ class DirectionSpec:
     to_terms: tuple[Term, ...] = ()
     vector: np.ndarray | None = None
     name: str = ""
+    # The form the caller chose, where it says more than the values (zero pairs given).
+    form: str = ""
 
     @property
     def kind(self) -> str:
-        """ "pairs", "poles", "vector", "name", or "" when nothing was given."""
+        """The form: pairs, poles, vector or name; empty when nothing was given."""
+        if self.form:
+            return self.form
         if self.name:
             return "name"
         if self.vector is not None:

@@ -136,14 +136,29 @@ def project(
         mask = space.key_mask(restrict, filter)
         values = projections(space, vector[None, :])[: len(mask), 0]
         rows = np.flatnonzero(mask)
-        chosen = values[rows]
-        count = min(top, len(rows))
-        low = rows[np.argsort(chosen, kind="stable")[:count]]
-        high = rows[np.argsort(-chosen, kind="stable")[:count]]
+        low, high = _ends(values[rows], top)
         keys = space.keys
-        from_end = [Neighbor(keys[int(r)], float(values[r])) for r in low]
-        to_end = [Neighbor(keys[int(r)], float(values[r])) for r in high]
+        from_end = [Neighbor(keys[int(rows[i])], float(values[rows[i]])) for i in low]
+        to_end = [Neighbor(keys[int(rows[i])], float(values[rows[i]])) for i in high]
     return Projected(projected, from_end, to_end)
+
+
+def _ends(values: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the `top` lowest values, lowest first, and of the `top` highest,
+    highest first: two partitions, then a sort of only what they keep."""
+    count = min(top, len(values))
+    if count == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    low = np.argpartition(values, count - 1)[:count] if count < len(values) else np.arange(count)
+    high = (
+        np.argpartition(values, len(values) - count)[len(values) - count :]
+        if count < len(values)
+        else np.arange(count)
+    )
+    # Ties broken by position (row order: the more frequent key first), as a stable sort.
+    low = low[np.lexsort((low, values[low]))]
+    high = high[np.lexsort((high, -values[high]))]
+    return low, high
 
 
 def navigate(

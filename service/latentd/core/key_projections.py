@@ -16,6 +16,8 @@ from latentd.core.space import Space
 # Cached entries (each rows x directions float32, plus an order for neutral norms):
 # GloVe with one direction costs 3.2 MB an entry.
 CACHE_ENTRIES = 16
+# A key's unit vector shorter than this once the basis is removed lay along the basis.
+VANISHED = 1e-4
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class NeutralNorms:
     rows by that length, shortest first (the keys a removal changes most)."""
 
     norms: np.ndarray  # (rows,) float32 in [0, 1]
+    inverse: np.ndarray  # 1 / norms; 0 for a key along the basis (its remainder is zero)
     order: np.ndarray  # (rows,) int64, argsort of norms
     sorted_norms: np.ndarray  # norms[order]
 
@@ -86,6 +89,9 @@ def neutral_norms(space: Space, basis: np.ndarray) -> NeutralNorms:
     if not space.unit_keys:  # unused zero rows: length 0, like a key along the basis
         norms[~space.key_matrix().any(axis=1)] = 0
     order = np.argsort(norms, kind="stable")
-    value = NeutralNorms(norms, order, norms[order])
+    # A key that lay along the basis has a zero remainder: cosine 0 with everything, as
+    # a zero vector scores in brute force.
+    inverse = np.where(norms > VANISHED, 1 / np.maximum(norms, VANISHED), 0).astype(np.float32)
+    value = NeutralNorms(norms, inverse, order, norms[order])
     _cache.put(key, value)
     return value

@@ -26,13 +26,11 @@ import numpy as np
 from latentd.core.cancellation import checkpoint
 from latentd.core.checks import check_searchable
 from latentd.core.errors import invalid
-from latentd.core.key_projections import NeutralNorms, neutral_norms
+from latentd.core.key_projections import VANISHED, NeutralNorms, neutral_norms
 from latentd.core.search import CHUNK_BYTES, Hits, QueryBatch, cosmul_scores, top_k, weighted_means
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, IndexState
 
-# A vector shorter than this once the directions are removed lay along them.
-VANISHED = 1e-4
 # Candidates asked of the index beyond k: room for the keys a removal lifts.
 EXTRA_CANDIDATES = 50
 # When more than this share of the keys would need exact scores, score them all.
@@ -118,8 +116,9 @@ def search_removed(
             "from cosine spaces",
         )
     norms = neutral_norms(space, removal.basis)
-    k = min(k, int(mask.sum()))
-    wide = min(k + EXTRA_CANDIDATES + max(k, batch.exclude.shape[1]), int(mask.sum()))
+    eligible = int(np.count_nonzero(mask))
+    k = min(k, eligible)
+    wide = min(k + EXTRA_CANDIDATES + max(k, batch.exclude.shape[1]), eligible)
     if (
         exact
         or probe is None
@@ -127,20 +126,14 @@ def search_removed(
         or space.index_state is not IndexState.HNSW
         or k == 0
     ):
-        rows, scores = _exact(space, batch, k, method, norms.norms, mask)
+        rows, scores = _exact(space, batch, k, method, norms.inverse, mask)
         return Hits(rows, scores, IndexState.EXACT)
     hits = probe(batch, wide)
     widened = _widened(space, batch, k, hits, norms, mask)
     if widened is None:  # the bound would need most keys: score them all
-        rows, scores = _exact(space, batch, k, method, norms.norms, mask)
+        rows, scores = _exact(space, batch, k, method, norms.inverse, mask)
         return Hits(rows, scores, IndexState.EXACT)
     return Hits(*widened, hits.searched_with)
-
-
-def _inverse(norms: np.ndarray) -> np.ndarray:
-    """1 / n(v); 0 for a key that lay along the directions (its neutralised vector is
-    zero: cosine 0 with everything, as a zero vector scores in brute force)."""
-    return np.where(norms > VANISHED, 1 / np.maximum(norms, VANISHED), 0).astype(np.float32)
 
 
 def _exact(
@@ -148,12 +141,13 @@ def _exact(
     batch: QueryBatch,
     k: int,
     method: AnalogyMethod,
-    norms: np.ndarray,
+    inverse: np.ndarray,
     mask: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Every eligible key scored: the plain scores times each key's 1 / n(v)."""
     matrix = space.key_matrix()
     size = len(mask)
-    inverse = _inverse(norms[:size])
+    inverse = inverse[:size]
     n = len(batch)
     rows = np.full((n, k), -1, np.int64)
     scores = np.full((n, k), -np.inf, np.float32)
@@ -188,7 +182,7 @@ def _widened(
     """Rerank the index's candidates by neutralised score, then add every key whose
     neutral norm is small enough to beat the k-th (see the module's docstring)."""
     matrix = space.key_matrix()
-    inverse = _inverse(norms.norms)
+    inverse = norms.inverse
     cand = hits.rows
     present = cand >= 0
     plain = np.where(present, hits.scores, -np.inf)
@@ -203,7 +197,7 @@ def _widened(
         if (kth <= 0).any():
             return None
         limit = float((np.maximum(lowest, 0) / kth).max())  # keys with n < limit
-    count = int(np.searchsorted(norms.sorted_norms, limit, side="left"))
+    count = int(np.searchsorted(norms.sorted_norms, np.float32(limit), side="left"))
     if count > EXACT_SHARE * len(mask):
         return None
     extra = norms.order[:count]

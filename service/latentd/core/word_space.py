@@ -97,6 +97,7 @@ class WordSpace:
         self._state = IndexState.EXACT
         self._suggestion_pool: _SuggestionPool | None = None
         self._suggestion_lock = threading.Lock()
+        self._masks: dict[int, np.ndarray] = {}  # key_mask by restrict, read-only
 
     # -- shape -------------------------------------------------------------------------
 
@@ -140,8 +141,14 @@ class WordSpace:
             raise invalid(
                 "filter", f"{self.name!r} is a word model: only collections have metadata"
             )
-        mask = np.zeros(self.size, bool)
-        mask[: self.size if restrict <= 0 else min(restrict, self.size)] = True
+        limit = self.size if restrict <= 0 else min(restrict, self.size)
+        mask = self._masks.get(limit)
+        if mask is None:  # a few distinct restricts are used again and again
+            mask = np.zeros(self.size, bool)
+            mask[:limit] = True
+            mask.flags.writeable = False
+            if len(self._masks) < 16:
+                self._masks[limit] = mask
         return mask
 
     @property

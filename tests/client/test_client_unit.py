@@ -44,6 +44,7 @@ def test_retry_service_config_and_message_limits() -> None:
         "latent.v1.Embeddings",
         "latent.v1.Arithmetic",
         "latent.v1.Collections",
+        "latent.v1.Directions",
     }
     policy = method["retryPolicy"]
     assert policy["maxAttempts"] == 5

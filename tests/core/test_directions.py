@@ -26,7 +26,7 @@ from latentd.core.errors import (
     NotFound,
 )
 from latentd.core.limits import Limits
-from latentd.core.types import DirectionMethod, DirectionSpec, Term
+from latentd.core.types import DirectionMethod, DirectionSpec, QueryOptions, Term
 from latentd.core.word_space import WordSpace
 from tests.conftest import tiny_vectors
 
@@ -237,6 +237,47 @@ def test_navigate_walks_from_king_to_queen(space: WordSpace, book: DirectionBook
     assert aimed.points[0].offset == 0
     with pytest.raises(InvalidArgument, match="target"):
         navigate(space, Term(key="king"), spec, LIMITS, book, target=1.0)
+    with pytest.raises(InvalidArgument, match="target: give step or target, not both"):
+        navigate(space, Term(key="king"), spec, LIMITS, book, step=0.2, target=0.5)
+
+
+def test_navigate_with_a_removal_returns_neutralised_points(
+    space: WordSpace, book: DirectionBook
+) -> None:
+    royal = DirectionSpec(from_terms=(Term(key="man"),), to_terms=(Term(key="king"),))
+    r = define_direction(space, royal, LIMITS, book).vector
+    walk = navigate(
+        space,
+        Term(key="king"),
+        pairs(("man", "woman")),
+        LIMITS,
+        book,
+        steps=3,
+        options=QueryOptions(remove=(royal,)),
+    )
+    for point in walk.points:
+        assert abs(float(point.vector @ r)) < 1e-5
+        assert float(np.linalg.norm(point.vector)) == pytest.approx(1, abs=1e-5)
+    aimed = navigate(
+        space,
+        Term(key="king"),
+        pairs(("man", "woman")),
+        LIMITS,
+        book,
+        steps=3,
+        target=0.4,
+        options=QueryOptions(remove=(royal,)),
+    )
+    assert aimed.points[-1].projection == pytest.approx(0.4, abs=1e-5)
+    with pytest.raises(InvalidArgument, match="direction: lies along the removed"):
+        navigate(
+            space,
+            Term(key="king"),
+            royal,
+            LIMITS,
+            book,
+            options=QueryOptions(remove=(royal,)),
+        )
 
 
 def test_components_are_the_principal_axes(space: WordSpace) -> None:

@@ -11,8 +11,8 @@ from latentd.core.search import (
     HNSW_COST_PER_CANDIDATE,
     TOP_K_BLOCK,
     QueryBatch,
-    top_k,
     search,
+    top_k,
     weighted_means,
 )
 from latentd.core.types import AnalogyMethod, IndexState

@@ -1,10 +1,14 @@
 """Latent: typed Python client for latentd (word/sentence embeddings, analogies, neighbours,
-and semantic search over collections of your documents).
+directions of a space, and semantic search over collections of your documents).
 
 >>> import latent
 >>> with latent.Client("127.0.0.1:50051") as client:
 ...     client.analogy(["king", "woman"], ["man"]).neighbors[0].key
 'queen'
+
+A direction is a saved name, ``(a, b)`` pairs, :class:`Pairs`, :class:`Poles` or a vector:
+``client.project([("man", "woman"), ("he", "she")], ["nurse", "engineer"])``, and
+``remove=`` takes directions out of a query: ``client.nearest("doctor", remove=["gender"])``.
 
 ``Client`` and ``AsyncClient`` are loaded on first use, so that ``import latent`` does
 not pay for grpc and numpy until a client is made.
@@ -29,7 +33,10 @@ from latent.errors import (
 )
 from latent.types import (
     AnalogyResult,
+    AssociationResult,
     CollectionInfo,
+    Component,
+    DirectionFit,
     Document,
     DoesntMatchResult,
     EncodeResult,
@@ -38,9 +45,16 @@ from latent.types import (
     InterpolateResult,
     InterpolationPoint,
     ModelInfo,
+    NavigateResult,
+    NavigationPoint,
     NearestResult,
     Neighbor,
+    Pairs,
+    Poles,
+    Projection,
+    ProjectResult,
     ResolvedTerm,
+    SavedDirection,
     ScrollResult,
     SearchQuery,
     SearchResult,
@@ -58,10 +72,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AlreadyExists",
     "AnalogyResult",
+    "AssociationResult",
     "AsyncClient",
     "Client",
     "CollectionInfo",
+    "Component",
     "DeadlineExceeded",
+    "DirectionFit",
     "Document",
     "DoesntMatchResult",
     "EncodeResult",
@@ -74,11 +91,18 @@ __all__ = [
     "InvalidArgument",
     "LatentError",
     "ModelInfo",
+    "NavigateResult",
+    "NavigationPoint",
     "NearestResult",
     "Neighbor",
     "NotFound",
+    "Pairs",
+    "Poles",
+    "ProjectResult",
+    "Projection",
     "ResolvedTerm",
     "ResourceExhausted",
+    "SavedDirection",
     "ScrollResult",
     "SearchQuery",
     "SearchResult",

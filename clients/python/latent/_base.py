@@ -36,6 +36,7 @@ class ClientBase(Generic[ChannelT]):
         self._embeddings = pb_grpc.EmbeddingsStub(channel)
         self._arithmetic = pb_grpc.ArithmeticStub(channel)
         self._collections = pb_grpc.CollectionsStub(channel)
+        self._directions = pb_grpc.DirectionsStub(channel)
 
     def _deadline(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout

@@ -20,6 +20,7 @@ SERVICES = (
     "latent.v1.Embeddings",
     "latent.v1.Arithmetic",
     "latent.v1.Collections",
+    "latent.v1.Directions",
 )
 
 # Retry UNAVAILABLE (server restarting, not ready, connection refused) in gRPC core, so

@@ -20,7 +20,11 @@ from google.protobuf import json_format, struct_pb2
 from latent.errors import InvalidArgument, LatentError, ResourceExhausted
 from latent.types import (
     AnalogyResult,
+    AssociationResult,
     CollectionInfo,
+    Component,
+    DirectionFit,
+    DirectionMethod,
     Document,
     DoesntMatchResult,
     EncodeResult,
@@ -32,9 +36,16 @@ from latent.types import (
     Metric,
     ModelInfo,
     ModelKind,
+    NavigateResult,
+    NavigationPoint,
     NearestResult,
     Neighbor,
+    Pairs,
+    Poles,
+    Projection,
+    ProjectResult,
     ResolvedTerm,
+    SavedDirection,
     ScrollResult,
     SearchQuery,
     SearchResult,
@@ -52,6 +63,19 @@ TermsLike: TypeAlias = TermLike | Sequence[TermLike]
 FilterLike: TypeAlias = Mapping[str, Any] | pb.Filter
 # A document to upsert: latent.Document, or a dict with its fields.
 DocumentLike: TypeAlias = Document | Mapping[str, Any]
+# A direction of a space: a saved name (str), a sequence of (a, b) term pairs (PCA),
+# latent.Pairs, latent.Poles, a vector (array or list of floats), or the message itself.
+DirectionLike: TypeAlias = (
+    str
+    | Pairs
+    | Poles
+    | Sequence[tuple[TermLike, TermLike]]
+    | npt.NDArray[Any]
+    | Sequence[float]
+    | pb.Direction
+)
+# One direction, or several (``remove=``).
+DirectionsLike: TypeAlias = DirectionLike | Sequence[DirectionLike]
 
 # ---------------------------------------------------------------------------
 # Terms
@@ -117,10 +141,20 @@ def single_term(value: TermLike) -> pb.Term:
 
 
 def options(
-    exact: bool, ef: int | None, restrict: int | None, include_inputs: bool
+    exact: bool,
+    ef: int | None,
+    restrict: int | None,
+    include_inputs: bool,
+    remove: DirectionsLike = (),
 ) -> pb.QueryOptions:
     # ef and restrict: 0 is the server's default (and no restriction).
-    return pb.QueryOptions(exact=exact, ef=ef, restrict=restrict, include_inputs=include_inputs)
+    return pb.QueryOptions(
+        exact=exact,
+        ef=ef,
+        restrict=restrict,
+        include_inputs=include_inputs,
+        remove=directions(remove),
+    )
 
 
 def method(name: str | None) -> pb.AnalogyMethod | None:
@@ -150,6 +184,175 @@ def analogy_query(query: Sequence[TermsLike]) -> pb.AnalogyQuery:
 
 
 # ---------------------------------------------------------------------------
+# Directions
+
+_DIRECTION_METHODS: dict[str, pb.DirectionMethod] = {
+    "pca": pb.PCA,
+    "mean_difference": pb.MEAN_DIFFERENCE,
+}
+_DIRECTION_METHOD_NAMES: dict[int, DirectionMethod] = {
+    pb.PCA: "pca",
+    pb.MEAN_DIFFERENCE: "mean_difference",
+}
+
+
+def _is_term(value: object) -> bool:
+    return isinstance(value, str | Text | Term) or _is_vector(value)
+
+
+def _is_pairs(value: object) -> TypeGuard[Sequence[tuple[TermLike, TermLike]]]:
+    """A non-empty list/tuple of (a, b) pairs of terms (a list of numbers is a vector)."""
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(_is_term(t) for t in p)
+            for p in value
+        )
+    )
+
+
+def direction(value: DirectionLike) -> pb.Direction:
+    """One Direction: str -> a saved name, (a, b) pairs or Pairs -> pairs, Poles ->
+    poles, an array or list of floats -> a vector; a Direction message as given."""
+    if isinstance(value, pb.Direction):
+        return value
+    if isinstance(value, str):
+        return pb.Direction(name=value)
+    if isinstance(value, Pairs):
+        return pb.Direction(
+            pairs=pb.DirectionPairs(
+                pairs=[pb.TermPair(a=term(a), b=term(b)) for a, b in value.pairs],
+                method=_DIRECTION_METHODS[value.method],
+            )
+        )
+    if isinstance(value, Poles):
+        return pb.Direction(
+            poles=pb.DirectionPoles(
+                from_terms=[term(t) for t in value.from_terms],
+                to_terms=[term(t) for t in value.to_terms],
+            )
+        )
+    if _is_vector(value):
+        return pb.Direction(vector=_vector(value))
+    if _is_pairs(value):
+        return direction(Pairs(value))
+    raise TypeError(
+        "a direction is a saved name (str), a sequence of (a, b) term pairs, latent.Pairs, "
+        f"latent.Poles or a vector, not {_shown_type(value)}"
+    )
+
+
+def _shown_type(value: object) -> str:
+    if isinstance(value, list | tuple) and value and isinstance(value[0], str):
+        return f"a {type(value).__name__} of str (pairs are [(a, b), ...])"
+    return type(value).__name__
+
+
+def directions(value: DirectionsLike) -> list[pb.Direction]:
+    """One direction or a sequence of them (``remove=``); a sequence of pairs, or a list of
+    numbers, is one direction."""
+    if isinstance(value, str | Pairs | Poles | pb.Direction) or _is_vector(value):
+        return [direction(value)]
+    if _is_pairs(value):
+        return [direction(value)]
+    if isinstance(value, Iterable):
+        return [direction(v) for v in cast("Iterable[DirectionLike]", value)]
+    raise TypeError(f"expected a direction or a sequence of them, not {type(value).__name__}")
+
+
+def define_request(value: DirectionLike, space: str) -> pb.DefineRequest:
+    return pb.DefineRequest(space=space, direction=direction(value), vector_format=pb.PACKED)
+
+
+def save_direction_request(
+    name: str, value: DirectionLike, space: str, description: str, overwrite: bool
+) -> pb.SaveDirectionRequest:
+    return pb.SaveDirectionRequest(
+        space=space,
+        name=name,
+        direction=direction(value),
+        description=description,
+        overwrite=overwrite,
+    )
+
+
+def project_request(
+    value: DirectionLike,
+    values: TermsLike,
+    top: int | None,
+    restrict: int | None,
+    filter: FilterLike | None,
+    space: str,
+) -> pb.ProjectRequest:
+    return pb.ProjectRequest(
+        space=space,
+        direction=direction(value),
+        terms=terms(values),
+        top=top,
+        restrict=restrict,
+        filter=filter_message(filter),
+    )
+
+
+def navigate_request(
+    start: TermLike,
+    value: DirectionLike,
+    steps: int | None,
+    step: float | None,
+    target: float | None,
+    k: int | None,
+    space: str,
+    query_options: pb.QueryOptions,
+) -> pb.NavigateRequest:
+    return pb.NavigateRequest(
+        space=space,
+        start=single_term(start),
+        direction=direction(value),
+        steps=steps,
+        step=step,
+        target=target,
+        k=k,
+        options=query_options,
+        vector_format=pb.PACKED,
+    )
+
+
+def _term_list(values: Sequence[TermLike], field: str) -> list[pb.Term]:
+    if isinstance(values, str | Text | Term):
+        raise TypeError(f"{field}: expected a sequence of terms, not one term")
+    return [term(t) for t in values]
+
+
+def associate_request(
+    targets_x: Sequence[TermLike],
+    targets_y: Sequence[TermLike],
+    attributes_a: Sequence[TermLike],
+    attributes_b: Sequence[TermLike],
+    permutations: int | None,
+    seed: int,
+    space: str,
+) -> pb.AssociateRequest:
+    return pb.AssociateRequest(
+        space=space,
+        targets_x=_term_list(targets_x, "targets_x"),
+        targets_y=_term_list(targets_y, "targets_y"),
+        attributes_a=_term_list(attributes_a, "attributes_a"),
+        attributes_b=_term_list(attributes_b, "attributes_b"),
+        permutations=permutations,  # 0 or None: the server's default
+        seed=seed,
+    )
+
+
+def components_request(
+    values: Sequence[TermLike], n: int | None, space: str
+) -> pb.ComponentsRequest:
+    return pb.ComponentsRequest(
+        space=space, terms=_term_list(values, "terms"), n=n, vector_format=pb.PACKED
+    )
+
+
+# ---------------------------------------------------------------------------
 # Requests: None leaves a field unset, so that the server's default applies
 
 
@@ -160,6 +363,7 @@ def encode_request(
     dimensions: int | None,
     prompt_name: str | None,
     truncate: bool,
+    remove: DirectionsLike = (),
 ) -> pb.EncodeRequest:
     return pb.EncodeRequest(
         model=model,
@@ -169,6 +373,7 @@ def encode_request(
         prompt_name=prompt_name,
         truncate=truncate,
         vector_format=pb.PACKED,
+        remove=directions(remove),
     )
 
 
@@ -246,8 +451,10 @@ def interpolate_request(
     )
 
 
-def similarity_request(a: TermsLike, b: TermsLike, space: str) -> pb.SimilarityRequest:
-    return pb.SimilarityRequest(space=space, a=terms(a), b=terms(b))
+def similarity_request(
+    a: TermsLike, b: TermsLike, space: str, remove: DirectionsLike = ()
+) -> pb.SimilarityRequest:
+    return pb.SimilarityRequest(space=space, a=terms(a), b=terms(b), remove=directions(remove))
 
 
 def doesnt_match_request(values: Sequence[TermLike], space: str) -> pb.DoesntMatchRequest:
@@ -363,6 +570,110 @@ def doesnt_match_result(resp: pb.DoesntMatchResponse) -> DoesntMatchResult:
         key=resp.key,
         score=resp.score,
         terms=[resolved(r) for r in resp.terms],
+    )
+
+
+def term_value(t: pb.Term) -> TermLike:
+    """A Term message as the client's value: a key as ``str``, a text as :class:`Text`
+    (with a weight, or a vector: :class:`Term`)."""
+    weight = t.weight if t.HasField("weight") else None
+    which = t.WhichOneof("value")
+    if which == "text":
+        return Text(t.text) if weight is None else Term(text=t.text, weight=weight)
+    if which == "vector":
+        return Term(vector=vector(t.vector).tolist(), weight=weight)
+    return t.key if weight is None else Term(key=t.key, weight=weight)
+
+
+def definition(d: pb.Direction) -> Pairs | Poles | npt.NDArray[np.float32] | None:
+    """A saved direction's definition, as given (a name is not saved, so not expected)."""
+    which = d.WhichOneof("definition")
+    if which == "pairs":
+        return Pairs(
+            [(term_value(p.a), term_value(p.b)) for p in d.pairs.pairs],
+            _DIRECTION_METHOD_NAMES.get(d.pairs.method, "pca"),
+        )
+    if which == "poles":
+        return Poles(
+            [term_value(t) for t in d.poles.from_terms], [term_value(t) for t in d.poles.to_terms]
+        )
+    if which == "vector":
+        return vector(d.vector)
+    return None
+
+
+def direction_fit(resp: pb.DefineResponse) -> DirectionFit:
+    return DirectionFit(
+        space=resp.space,
+        vector=vector(resp.vector),
+        explained_variance=resp.explained_variance,
+        pair_cosines=list(resp.pair_cosines),
+        from_projections=list(resp.from_projections),
+        to_projections=list(resp.to_projections),
+        name=resp.name,
+    )
+
+
+def saved_direction(m: pb.SavedDirection) -> SavedDirection:
+    return SavedDirection(
+        space=m.space,
+        name=m.name,
+        definition=definition(m.definition) if m.HasField("definition") else None,
+        description=m.description,
+        explained_variance=m.explained_variance,
+        vector=vector(m.vector) if m.HasField("vector") else None,
+        from_config=m.from_config,
+    )
+
+
+def projections(items: Iterable[pb.Projection]) -> list[Projection]:
+    return [Projection(resolved(p.term), p.projection) for p in items]
+
+
+def project_result(resp: pb.ProjectResponse) -> ProjectResult:
+    return ProjectResult(
+        space=resp.space,
+        projections=projections(resp.projections),
+        from_end=neighbors(resp.from_end),
+        to_end=neighbors(resp.to_end),
+    )
+
+
+def navigate_result(resp: pb.NavigateResponse) -> NavigateResult:
+    return NavigateResult(
+        space=resp.space,
+        points=[
+            NavigationPoint(
+                offset=p.offset,
+                projection=p.projection,
+                vector=vector(p.vector),
+                neighbors=neighbors(p.neighbors),
+            )
+            for p in resp.points
+        ],
+        start=resolved(resp.start),
+        searched_with=index_state(resp.searched_with),
+    )
+
+
+def association_result(resp: pb.AssociateResponse) -> AssociationResult:
+    return AssociationResult(
+        space=resp.space,
+        effect_size=resp.effect_size,
+        p_value=resp.p_value,
+        statistic=resp.statistic,
+        exact=resp.exact,
+        partitions=resp.partitions,
+        x_associations=list(resp.x_associations),
+        y_associations=list(resp.y_associations),
+    )
+
+
+def component(m: pb.Component) -> Component:
+    return Component(
+        vector=vector(m.vector),
+        explained_variance=m.explained_variance,
+        terms=projections(m.terms),
     )
 
 

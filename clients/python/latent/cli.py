@@ -7,6 +7,12 @@
     latent doesnt-match breakfast cereal dinner lunch
     latent encode "a sentence" --model all-minilm-l6-v2
     latent models
+    latent direction man:woman he:she king:queen --top 10 --save gender
+    latent project --direction man:woman,he:she nurse engineer
+    latent navigate king --direction gender --steps 4
+    latent nearest doctor --remove gender
+    latent weat --targets career.txt family.txt --attributes male.txt female.txt
+    latent components cat dog car truck apple banana -n 2
     latent collection create docs --model all-minilm-l6-v2
     latent import docs articles.jsonl
     latent search docs "cheap flights to lisbon" -k 5 --filter 'lang=en' --filter 'year>=2020'
@@ -38,7 +44,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT
 from latent._records import FORMATS, Fields, RecordError, read_documents, scalar
 from latent.errors import DeadlineExceeded, LatentError, NotFound, ServerUnreachable, Unavailable
-from latent.types import CollectionInfo, Neighbor, ResolvedTerm, Text
+from latent.types import (
+    CollectionInfo,
+    DirectionMethod,
+    Neighbor,
+    Pairs,
+    Poles,
+    ProjectResult,
+    ResolvedTerm,
+    Text,
+)
 
 if TYPE_CHECKING:
     from latent.client import Client
@@ -76,10 +91,28 @@ _FIELD_FLAGS = {
     "hnsw.ef_construction": "--ef-construction",
     "score_threshold": "--score-threshold",
     "documents": "--batch-size",  # "documents: at most N in one request"
+    "top": "--top",
+    "restrict": "--restrict",
+    "step": "--step",
+    "target": "--until",
+    "permutations": "--permutations",
+    "n": "-n",
+    "description": "--description",
+    "targets_x": "--targets",
+    "targets_y": "--targets",
+    "attributes_a": "--attributes",
+    "attributes_b": "--attributes",
 }
+# Fields inside a direction: "options.remove[0].name", "direction.pairs[1].b".
+_REMOVE_FIELD = re.compile(r"(?:options\.)?remove\[\d+\](?:\.\S+)?")
+_DIRECTION_FIELD = re.compile(r"direction(?:\.\S+)?")
+_DEFINITION_FIELD = re.compile(
+    r"direction\.(?:pairs\[(?P<pair>\d+)\]|poles\.(?P<pole>from|to)_terms\[\d+\])\S*"
+)
 _HINT_FLAGS = (
     ("set truncate", "pass --truncate"),
     ("send it as text", "pass it with --text"),
+    ("send the text as `text`", "pass --text"),
 )
 
 
@@ -112,6 +145,22 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+# How a direction is written on the command line (--direction, --remove).
+SPEC = "a:b pairs separated by commas (man:woman,he:she), or a saved direction's name"
+# A saved direction's name, as latentd takes it.
+_DIRECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
 def _seconds(text: str) -> float:
@@ -153,6 +202,25 @@ def _build_parser() -> _Parser:
     space = _Parser(add_help=False)
     space.add_argument(
         "--space", metavar="NAME", default="", help="space (model) name; default: the word model"
+    )
+    # `directions` and its actions: SUPPRESS, as the option may come before the action.
+    listed_space = _Parser(add_help=False)
+    listed_space.add_argument(
+        "--space",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="space (model) name; list: default every space; delete: default the word model",
+    )
+
+    removal = _Parser(add_help=False)
+    removal.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help=f"a direction projected out of every vector before scoring: {SPEC} "
+        "(repeatable); its terms are sent as the command's own: keys, or texts (--text, "
+        "and always for encode, similarity and search)",
     )
 
     search = _Parser(add_help=False)
@@ -197,7 +265,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser(
         "analogy",
-        parents=[common, space, search, text],
+        parents=[common, space, search, text, removal],
         help="vector arithmetic: king - man + woman",
         description="Neighbours of a sum of terms, e.g. `latent analogy king - man + woman`. "
         "Operators + and - are separate arguments (or a prefix after --); the first term is "
@@ -220,7 +288,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser(
         "nearest",
-        parents=[common, space, search, text],
+        parents=[common, space, search, text, removal],
         help="nearest neighbours of one or more terms",
         description="Neighbours of one term, or of the mean of several. Each argument is "
         "one term: latent nearest \"new york\" looks up the key 'new york'; add --text to "
@@ -232,7 +300,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser(
         "interpolate",
-        parents=[common, space, search, text],
+        parents=[common, space, search, text, removal],
         help="walk from one term to another",
         description="Points from START to END (both included) and their neighbours.",
     )
@@ -254,7 +322,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser(
         "similarity",
-        parents=[common, space],
+        parents=[common, space, removal],
         help="cosine similarity of two texts, or the matrix of several",
         description="Two arguments: their cosine. More: the pairwise matrix. Arguments are "
         "sent as text, so a sentence model works too (--space all-minilm-l6-v2).",
@@ -271,7 +339,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser(
         "encode",
-        parents=[common],
+        parents=[common, removal],
         help="embed texts and show a preview of the vectors",
         description="Embed texts with a sentence model (or words with a word model).",
     )
@@ -378,7 +446,7 @@ def _build_parser() -> _Parser:
 
     p = sub.add_parser(
         "search",
-        parents=[common],
+        parents=[common, removal],
         help="semantic search in a collection",
         description="The documents closest to a text (or like --like documents and unlike "
         "--unlike ones). Filters on metadata: key=value, key!=value (or absent), key>=N, key>N, "
@@ -418,10 +486,197 @@ def _build_parser() -> _Parser:
     p.add_argument("--exact", action="store_true", help="brute force instead of HNSW")
     p.add_argument("--ef", type=_count, metavar="N", default=None, help="HNSW search breadth")
 
+    p = sub.add_parser(
+        "direction",
+        parents=[common, space, text],
+        help="define a direction from word pairs or poles (and save it)",
+        description="A direction of the space from pairs a:b (it points from each a to its "
+        "b), e.g. `latent direction man:woman he:she king:queen`, or from poles, "
+        "`latent direction --from bad awful --to good great`. Prints how well the inputs "
+        "agree on it: the explained variance and each pair's cosine with the direction "
+        "(poles: each term's projection); --top shows the keys at its two ends.",
+    )
+    p.add_argument(
+        "pairs",
+        nargs="*",
+        metavar="PAIR",
+        help="a:b, e.g. man:woman (several in one argument: man:woman,he:she)",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_terms",
+        nargs="+",
+        metavar="TERM",
+        default=None,
+        help="poles: the terms at the from end (with --to, instead of PAIRs)",
+    )
+    p.add_argument(
+        "--to",
+        dest="to_terms",
+        nargs="+",
+        metavar="TERM",
+        default=None,
+        help="poles: the terms at the to end",
+    )
+    p.add_argument(
+        "--method",
+        choices=("pca", "mean"),
+        default=None,
+        help="pairs: pca, the first principal component of the differences (the "
+        "server's default); mean, the mean difference",
+    )
+    _add_ends_options(p)
+    p.add_argument(
+        "--save", metavar="NAME", default=None, help="save the direction under NAME in the space"
+    )
+    p.add_argument(
+        "--description", metavar="TEXT", default=None, help="with --save: what it is for"
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --save: replace a saved direction of that name",
+    )
+
+    p = sub.add_parser(
+        "directions",
+        parents=[common, listed_space],
+        help="list or delete saved directions",
+        description="Saved directions: `latent directions` lists them, "
+        "`latent directions delete NAME` deletes one.",
+    )
+    direction_actions = p.add_subparsers(
+        dest="action", metavar="ACTION", help="list (the default) or delete"
+    )
+    direction_actions.add_parser(
+        "list",
+        parents=[common, listed_space],
+        help="list the saved directions",
+        description="Saved directions, by space then name.",
+    )
+    a = direction_actions.add_parser(
+        "delete",
+        parents=[common, listed_space],
+        help="delete a saved direction",
+        description="Delete a saved direction (of the default word model unless --space).",
+    )
+    a.add_argument("name", metavar="NAME", help="the saved direction")
+
+    p = sub.add_parser(
+        "project",
+        parents=[common, space, text],
+        help="project terms on a direction, or show the keys at its ends",
+        description="Each term's projection on a direction (the cosine of its vector with "
+        "it), e.g. `latent project --direction man:woman,he:she nurse engineer`; --top N "
+        "shows the N keys at each end of the space.",
+    )
+    p.add_argument("terms", nargs="*", metavar="TERM", help="terms to project")
+    p.add_argument("--direction", required=True, metavar="SPEC", help=f"the direction: {SPEC}")
+    _add_ends_options(p)
+
+    p = sub.add_parser(
+        "navigate",
+        parents=[common, space, search, text, removal],
+        help="walk from a term along a direction",
+        description="Points from START along a direction, each with its neighbours: "
+        "point i is START + i * step * direction (the start key excluded), e.g. "
+        "`latent navigate king --direction man:woman --steps 4`.",
+    )
+    p.add_argument("start", metavar="START", help="the term to start from")
+    p.add_argument("--direction", required=True, metavar="SPEC", help=f"the direction: {SPEC}")
+    p.add_argument(
+        "--steps",
+        type=_count,
+        metavar="N",
+        default=None,
+        help="steps taken; points: N + 1, the start included (default: the server's)",
+    )
+    walk = p.add_mutually_exclusive_group()
+    walk.add_argument(
+        "--step",
+        type=_number,
+        metavar="X",
+        default=None,
+        help="length of a step in units of the start's norm; negative walks the other way "
+        "(default: the server's)",
+    )
+    walk.add_argument(
+        "--until",
+        type=_number,
+        metavar="X",
+        default=None,
+        help="instead of --step: walk until the projection on the direction is X",
+    )
+
+    p = sub.add_parser(
+        "weat",
+        parents=[common, space, text],
+        help="word embedding association test (WEAT)",
+        description="Do the targets X associate with the attributes A (and Y with B) more "
+        "than the other way round? Each file holds one term a line; blank lines and # "
+        "comments are ignored. Prints the effect size (Cohen's d) and a one-sided p-value "
+        "(Caliskan et al., Science 2017).",
+    )
+    p.add_argument(
+        "--targets",
+        nargs=2,
+        type=Path,
+        metavar=("X", "Y"),
+        required=True,
+        help="two files of target terms (e.g. career words, family words)",
+    )
+    p.add_argument(
+        "--attributes",
+        nargs=2,
+        type=Path,
+        metavar=("A", "B"),
+        required=True,
+        help="two files of attribute terms (e.g. male names, female names)",
+    )
+    p.add_argument(
+        "--permutations",
+        type=_count,
+        metavar="N",
+        default=None,
+        help="partitions sampled for the p-value (default: the server's); exact when there "
+        "are no more than N",
+    )
+    p.add_argument(
+        "--seed", type=_count, metavar="N", default=0, help="seed of the sampled partitions"
+    )
+
+    p = sub.add_parser(
+        "components",
+        parents=[common, space, text],
+        help="principal axes of a set of terms",
+        description="The principal components of the terms' vectors, each with its share "
+        "of the variance and the terms at its two ends, e.g. "
+        "`latent components cat dog car truck apple banana -n 2`.",
+    )
+    p.add_argument("terms", nargs="+", metavar="TERM", help="two or more terms")
+    p.add_argument(
+        "-n", type=_count, metavar="N", default=None, help="components (default: the server's)"
+    )
+
     parser.commands = dict(sub.choices)
     for name, action_parser in actions.choices.items():
         parser.commands[f"collection {name}"] = action_parser
+    for name, action_parser in direction_actions.choices.items():
+        parser.commands[f"directions {name}"] = action_parser
     return parser
+
+
+def _add_ends_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--top", type=_count, metavar="N", default=None, help="show the N keys at each end"
+    )
+    p.add_argument(
+        "--restrict",
+        type=_count,
+        metavar="N",
+        default=None,
+        help="with --top: only the N most frequent keys",
+    )
 
 
 def parse_expression(
@@ -511,6 +766,46 @@ def parse_filters(expressions: Sequence[str]) -> dict[str, Any] | None:
     if not filters:
         return None
     return filters[0] if len(filters) == 1 else {"all": filters}
+
+
+def parse_pairs(text: str, where: str) -> list[tuple[str, str]]:
+    """``"man:woman,he:she"`` -> ``[("man", "woman"), ("he", "she")]``; ``where`` (a flag
+    or PAIR) names the argument in the error."""
+    pairs = []
+    for part in text.split(","):
+        a, sep, b = (x.strip() for x in part.partition(":"))
+        if not sep or not a or not b or ":" in b:
+            raise UsageError(
+                f"{where} {text!r}: expected a:b pairs separated by commas, e.g. man:woman,he:she"
+            )
+        pairs.append((a, b))
+    return pairs
+
+
+def parse_direction(spec: str, flag: str = "--direction") -> str | list[tuple[str, str]]:
+    """A direction on the command line: ``a:b`` pairs separated by commas
+    (``man:woman,he:she``), or a saved direction's name (no colon)."""
+    text = spec.strip()
+    if ":" in text:
+        return parse_pairs(text, flag)
+    if _DIRECTION_NAME.fullmatch(text):
+        return text
+    raise UsageError(f"{flag} {spec!r}: expected {SPEC}")
+
+
+def read_terms(path: Path, flag: str) -> list[str]:
+    """The terms of a file, one a line; blank lines and # comments are left out."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{flag}: cannot read {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag}: {str(path)!r} is not UTF-8 text") from None
+    terms = [re.sub(r"(^|\s)#.*$", "", line).strip() for line in text.splitlines()]
+    terms = [t for t in terms if t]
+    if not terms:
+        raise UsageError(f"{flag}: {str(path)!r} holds no terms")
+    return terms
 
 
 # ---------------------------------------------------------------------------
@@ -606,6 +901,7 @@ def _search_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "ef": args.ef,
         "restrict": args.restrict,
         "include_inputs": args.include_inputs,
+        "remove": args.remove_values,
     }
 
 
@@ -659,7 +955,7 @@ def _cmd_similarity(client: Client, args: argparse.Namespace) -> None:
     pair = len(texts) == 2
     a = [Text(texts[0])] if pair else [Text(t) for t in texts]
     b = [Text(texts[1])] if pair else a
-    result = client.similarity(a, b, space=args.space)
+    result = client.similarity(a, b, space=args.space, remove=args.remove_values)
     if args.json:
         _print_json(result)
         return
@@ -703,6 +999,7 @@ def _cmd_encode(client: Client, args: argparse.Namespace) -> None:
         dimensions=args.dimensions,
         prompt_name=args.prompt_name,
         truncate=args.truncate,
+        remove=args.remove_values,
     )
     if args.json:
         _print_json({"inputs": args.inputs, **_jsonable(result)})
@@ -867,6 +1164,7 @@ def _cmd_search(client: Client, args: argparse.Namespace) -> None:
         exact=args.exact,
         ef=args.ef,
         score_threshold=args.score_threshold,
+        remove=args.remove_values,
     )
     if args.json:
         _print_json(result)
@@ -881,6 +1179,227 @@ def _cmd_search(client: Client, args: argparse.Namespace) -> None:
     print(_table(["#", "id", "score", "text"], rows, right={0, 2}))
 
 
+def _direction_pair_label(a: Any, b: Any) -> str:
+    return f"{_term_label(a)}:{_term_label(b)}"
+
+
+def _term_label(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Text):
+        return value.text
+    key, text = getattr(value, "key", None), getattr(value, "text", None)
+    return key if key is not None else text if text is not None else "(vector)"
+
+
+def _definition_label(definition: Any) -> str:
+    if isinstance(definition, Pairs):
+        label = ", ".join(_direction_pair_label(a, b) for a, b in definition.pairs)
+        return label + (" (mean)" if definition.method == "mean_difference" else "")
+    if isinstance(definition, Poles):
+        low = " ".join(_term_label(t) for t in definition.from_terms)
+        high = " ".join(_term_label(t) for t in definition.to_terms)
+        return f"{low} -> {high}"
+    if definition is None:
+        return "-"
+    return f"vector ({len(definition)})"
+
+
+def _ends_table(result: ProjectResult) -> str:
+    """The keys at the two ends of a direction, side by side."""
+    if not result.from_end and not result.to_end:
+        return "(no keys)"
+    rows = []
+    for i in range(max(len(result.from_end), len(result.to_end))):
+        low = result.from_end[i] if i < len(result.from_end) else None
+        high = result.to_end[i] if i < len(result.to_end) else None
+        rows.append(
+            [
+                str(i + 1),
+                low.key if low else "",
+                f"{low.score:.4f}" if low else "",
+                high.key if high else "",
+                f"{high.score:.4f}" if high else "",
+            ]
+        )
+    headers = ["#", "from end", "projection", "to end", "projection"]
+    return _table(headers, rows, right={0, 2, 4})
+
+
+def _cmd_direction(client: Client, args: argparse.Namespace) -> None:
+    fit = client.define_direction(args.direction, space=args.space)
+    saved = None
+    if args.save is not None:
+        saved = client.save_direction(
+            args.save,
+            args.direction,
+            space=args.space,
+            description=args.description or "",
+            overwrite=args.overwrite,
+        )
+    ends = None
+    if args.top is not None:
+        ends = client.project(
+            args.direction, top=args.top, restrict=args.restrict, space=args.space
+        )
+    if args.json:
+        out = _jsonable(fit)
+        if ends is not None:
+            out.update(from_end=_jsonable(ends.from_end), to_end=_jsonable(ends.to_end))
+        if saved is not None:
+            out["saved"] = saved.name
+        _print_json(out)
+        return
+    print(f"explained variance {fit.explained_variance:.4f}")
+    if args.pairs_given:
+        rows = [
+            [f"{a}:{b}", f"{c:.4f}"]
+            for (a, b), c in zip(args.pairs_given, fit.pair_cosines, strict=False)
+        ]
+        print(_table(["pair", "cosine"], rows, right={1}))
+    else:
+        rows = [
+            *(
+                ["from", t, f"{p:.4f}"]
+                for t, p in zip(args.from_terms, fit.from_projections, strict=False)
+            ),
+            *(
+                ["to", t, f"{p:.4f}"]
+                for t, p in zip(args.to_terms, fit.to_projections, strict=False)
+            ),
+        ]
+        print(_table(["pole", "term", "projection"], rows, right={2}))
+    if ends is not None:
+        print()
+        print(_ends_table(ends))
+    if saved is not None:
+        print(f"saved direction {saved.name} in {saved.space}")
+
+
+def _cmd_directions(client: Client, args: argparse.Namespace) -> None:
+    space = getattr(args, "space", "")
+    if args.action == "delete":
+        client.delete_direction(args.name, space=space)
+        if args.json:
+            _print_json({"deleted": args.name})
+        else:
+            print(f"deleted direction {args.name}")
+        return
+    saved = client.list_directions(space=space)
+    if args.json:
+        _print_json(saved)
+        return
+    if not saved:
+        print("(no saved directions)")
+        return
+    rows = [
+        [
+            d.space,
+            d.name + (" *" if d.from_config else ""),
+            _short(_definition_label(d.definition), 40),
+            f"{d.explained_variance:.4f}",
+            _short(d.description, 40),
+        ]
+        for d in saved
+    ]
+    print(_table(["space", "name", "definition", "variance", "description"], rows, right={3}))
+    if any(d.from_config for d in saved):
+        print("(* from the server's config: cannot be deleted)")
+
+
+def _cmd_project(client: Client, args: argparse.Namespace) -> None:
+    result = client.project(
+        args.direction_value,
+        [_term(t, args.text) for t in args.terms],
+        top=args.top,
+        restrict=args.restrict,
+        space=args.space,
+    )
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes([p.term for p in result.projections])
+    if result.projections:
+        rows = [[p.term.key or p.term.input, f"{p.projection:.4f}"] for p in result.projections]
+        print(_table(["term", "projection"], rows, right={1}))
+    if args.top is not None:
+        if result.projections:
+            print()
+        print(_ends_table(result))
+
+
+def _cmd_navigate(client: Client, args: argparse.Namespace) -> None:
+    result = client.navigate(
+        _term(args.start, args.text),
+        args.direction_value,
+        steps=args.steps,
+        step=args.step,
+        target=args.until,
+        **_search_kwargs(args),
+    )
+    if args.json:
+        _print_json(result)
+        return
+    _print_notes([result.start])
+    rows = [
+        [
+            f"{p.offset:.2f}",
+            f"{p.projection:.4f}",
+            "  ".join(f"{n.key} {n.score:.4f}" for n in p.neighbors),
+        ]
+        for p in result.points
+    ]
+    print(_table(["offset", "projection", "neighbors"], rows, right={0, 1}))
+
+
+def _cmd_weat(client: Client, args: argparse.Namespace) -> None:
+    (x, y), (a, b) = args.target_terms, args.attribute_terms
+    result = client.associate(
+        x, y, a, b, permutations=args.permutations, seed=args.seed, space=args.space
+    )
+    if args.json:
+        _print_json(result)
+        return
+    how = (
+        f"exact: {result.partitions} partitions"
+        if result.exact
+        else f"{result.partitions} sampled partitions"
+    )
+    (fx, fy), (fa, fb) = args.targets, args.attributes
+    rows = [
+        ["effect size", f"{result.effect_size:.4f}"],
+        ["p-value", f"{result.p_value:.4g} ({how})"],
+        ["statistic", f"{result.statistic:.4f}"],
+        ["targets", f"{fx.name}: {len(x)}, {fy.name}: {len(y)}"],
+        ["attributes", f"{fa.name}: {len(a)}, {fb.name}: {len(b)}"],
+    ]
+    print(_table(["", ""], rows, right=set()).split("\n", 1)[1])
+
+
+def _cmd_components(client: Client, args: argparse.Namespace) -> None:
+    components = client.components(
+        [_term(t, args.text) for t in args.terms], args.n, space=args.space
+    )
+    if args.json:
+        _print_json(components)
+        return
+    for i, c in enumerate(components, 1):
+        if i > 1:
+            print()
+        print(f"component {i}  explained variance {c.explained_variance:.4f}")
+        # Centred coordinates: the terms below the mean on one side, above it on the other.
+        low = [p for p in c.terms if p.projection < 0]
+        high = [p for p in reversed(c.terms) if p.projection >= 0]
+        rows = []
+        for j in range(max(len(low), len(high))):
+            cells = []
+            for side in (low, high):
+                p = side[j] if j < len(side) else None
+                cells += [p.term.key or p.term.input, f"{p.projection:.4f}"] if p else ["", ""]
+            rows.append(cells)
+        print(_table(["low end", "projection", "high end", "projection"], rows, right={1, 3}))
+
+
 _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
     "analogy": _cmd_analogy,
     "nearest": _cmd_nearest,
@@ -892,6 +1411,12 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
     "collection": _cmd_collection,
     "import": _cmd_import,
     "search": _cmd_search,
+    "direction": _cmd_direction,
+    "directions": _cmd_directions,
+    "project": _cmd_project,
+    "navigate": _cmd_navigate,
+    "weat": _cmd_weat,
+    "components": _cmd_components,
 }
 
 
@@ -901,6 +1426,14 @@ _COMMANDS: dict[str, Callable[[Client, argparse.Namespace], None]] = {
 
 def _prepare(args: argparse.Namespace) -> None:
     """Checks that need no server; raises UsageError."""
+    # Direction terms go as the command's own terms: texts where it sends texts.
+    as_text = args.command in _TEXT_COMMANDS or getattr(args, "text", False)
+    args.remove_values = [
+        _sent_direction(parse_direction(s, "--remove"), as_text)
+        for s in getattr(args, "remove", [])
+    ]
+    if args.command in ("project", "navigate"):
+        args.direction_value = _sent_direction(parse_direction(args.direction), as_text)
     if args.command == "analogy":
         args.positive, args.negative = parse_expression(args.expression)
     elif args.command == "similarity" and len(args.texts) < 2:
@@ -909,6 +1442,19 @@ def _prepare(args: argparse.Namespace) -> None:
         args.filter = parse_filters(args.filters)
         if args.query is None and not args.like:
             raise UsageError("give a QUERY to search for, or --like ID")
+    elif args.command == "direction":
+        _prepare_direction(args)
+    elif args.command == "project" and not args.terms and args.top is None:
+        raise UsageError("give TERMs to project, or --top N for the keys at each end")
+    elif args.command == "weat":
+        args.target_terms = [
+            [_term(t, args.text) for t in read_terms(f, "--targets")] for f in args.targets
+        ]
+        args.attribute_terms = [
+            [_term(t, args.text) for t in read_terms(f, "--attributes")] for f in args.attributes
+        ]
+    elif args.command == "components" and len(args.terms) < 2:
+        raise UsageError("components takes two or more terms")
     elif args.command == "import":
         if args.batch_size < 1:
             raise UsageError(f"--batch-size: must be 1 or more, got {args.batch_size}")
@@ -919,6 +1465,49 @@ def _prepare(args: argparse.Namespace) -> None:
             raise UsageError(str(error)) from None
 
 
+# Commands whose own inputs are texts: the terms of their directions are texts too.
+_TEXT_COMMANDS = ("encode", "similarity", "search")
+
+
+def _sent_direction(
+    spec: str | list[tuple[str, str]], as_text: bool
+) -> str | list[tuple[str | Text, str | Text]]:
+    """A parsed SPEC as sent: a name, or its pairs as keys or (``as_text``) texts."""
+    if isinstance(spec, str):
+        return spec
+    return [(_term(a, as_text), _term(b, as_text)) for a, b in spec]
+
+
+def _prepare_direction(args: argparse.Namespace) -> None:
+    """``latent direction``: PAIRs, or --from and --to; args.direction is what is sent."""
+    poles = args.from_terms is not None or args.to_terms is not None
+    if args.pairs and poles:
+        raise UsageError("give PAIRs (man:woman) or --from and --to, not both")
+    if poles:
+        if args.from_terms is None or args.to_terms is None:
+            raise UsageError("--from and --to go together: --from TERM... --to TERM...")
+        if args.method is not None:
+            raise UsageError("--method: only for PAIRs, not --from and --to")
+        args.pairs_given = []
+        args.direction = Poles(
+            [_term(t, args.text) for t in args.from_terms],
+            [_term(t, args.text) for t in args.to_terms],
+        )
+    elif args.pairs:
+        args.pairs_given = [pair for arg in args.pairs for pair in parse_pairs(arg, "PAIR")]
+        method: DirectionMethod = "mean_difference" if args.method == "mean" else "pca"
+        sent = [(_term(a, args.text), _term(b, args.text)) for a, b in args.pairs_given]
+        args.direction = Pairs(sent, method=method)
+    else:
+        raise UsageError("give PAIRs (man:woman he:she) or --from TERM... --to TERM...")
+    if args.save is None:
+        for flag, given in (("--description", args.description), ("--overwrite", args.overwrite)):
+            if given:
+                raise UsageError(f"{flag}: only with --save NAME")
+    if args.restrict is not None and args.top is None:
+        raise UsageError("--restrict: only with --top N")
+
+
 def _sent_keys(args: argparse.Namespace) -> list[str]:
     """The terms that go to latentd as keys (none with --text, or for texts)."""
     if getattr(args, "text", True):
@@ -927,7 +1516,17 @@ def _sent_keys(args: argparse.Namespace) -> list[str]:
         return [*args.positive, *args.negative]
     if args.command == "interpolate":
         return [args.start, args.end]
-    return list(args.words)  # nearest, doesnt-match
+    if args.command == "navigate":
+        return [args.start]
+    if args.command in ("project", "components"):
+        return list(args.terms)
+    if args.command == "direction":
+        pairs = [t for pair in args.pairs_given for t in pair]
+        return [*pairs, *(args.from_terms or ()), *(args.to_terms or ())]
+    if args.command == "weat":
+        groups = [*args.target_terms, *args.attribute_terms]
+        return [t for group in groups for t in group if isinstance(t, str)]
+    return list(getattr(args, "words", ()))  # nearest, doesnt-match
 
 
 def _looks_like_option(arg: str, command: str) -> bool:
@@ -951,11 +1550,19 @@ def _warn_option_like_terms(argv: Sequence[str], command: str) -> None:
             )
 
 
-def _in_flags(message: str) -> str:
+def _in_flags(message: str, command: str = "") -> str:
     """A server message with API field names replaced by the command's flags."""
     field, sep, rest = message.partition(": ")
     if sep and field in _FIELD_FLAGS:
         message = f"{_FIELD_FLAGS[field]}: {rest}"
+    elif sep and _REMOVE_FIELD.fullmatch(field):
+        message = f"--remove: {rest}"
+    elif sep and command in ("project", "navigate") and _DIRECTION_FIELD.fullmatch(field):
+        message = f"--direction: {rest}"
+    elif sep and command == "direction" and (match := _DEFINITION_FIELD.fullmatch(field)):
+        pair, pole = match["pair"], match["pole"]
+        place = f"PAIR {int(pair) + 1}" if pair is not None else f"--{pole}"
+        message = f"{place}: {rest}"
     for api, flag in _HINT_FLAGS:
         message = message.replace(api, flag)
     return message
@@ -978,7 +1585,7 @@ def _error_line(
             f"no answer from latentd at {target} within {timeout:g}s "
             "(is it running? raise --timeout for slow queries)"
         )
-    message = _in_flags(message)
+    message = _in_flags(message, command)
     if (
         isinstance(error, NotFound)
         and command in ("import", "search")

@@ -1,9 +1,15 @@
 """Typed facade over the generated stubs: ``Client``, the blocking client.
 
-It takes plain Python values (see :data:`TermLike`), sends one RPC per method call and
-returns numpy arrays or the frozen dataclasses of :mod:`latent.types`. A failed call
+It takes plain Python values (see :data:`TermLike` and :data:`DirectionLike`), sends one
+RPC per method call and returns numpy arrays or the frozen dataclasses of
+:mod:`latent.types`. A failed call
 raises a :class:`latent.LatentError` subclass chosen by its status code. An option left
 at None is not sent, so that the server's default applies.
+
+Directions (``define_direction``, ``save_direction``, ``list_directions``,
+``delete_direction``, ``project``, ``navigate``, ``associate``, ``components``) are axes
+of a space given as :data:`DirectionLike`; ``remove=`` on the query methods projects
+directions out of every vector before scoring.
 
 ``latent.async_client.AsyncClient`` is generated from this module by
 ``clients/python/tools/generate_async_client.py``: add or change a method here, then run
@@ -24,12 +30,22 @@ import numpy.typing as npt
 from latent import _convert as cv
 from latent._base import ClientBase, DocumentScroll
 from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, channel_options
-from latent._convert import DocumentLike, FilterLike, TermLike, TermsLike
+from latent._convert import (
+    DirectionLike,
+    DirectionsLike,
+    DocumentLike,
+    FilterLike,
+    TermLike,
+    TermsLike,
+)
 from latent.errors import LatentError, from_rpc_error
 from latent.types import (
     AnalogyMethod,
     AnalogyResult,
+    AssociationResult,
     CollectionInfo,
+    Component,
+    DirectionFit,
     DoesntMatchResult,
     EncodeResult,
     GetResult,
@@ -37,7 +53,10 @@ from latent.types import (
     InterpolationPath,
     Metric,
     ModelInfo,
+    NavigateResult,
     NearestResult,
+    ProjectResult,
+    SavedDirection,
     ScrollResult,
     SearchQuery,
     SearchResult,
@@ -49,6 +68,8 @@ __all__ = [
     "DEFAULT_TARGET",
     "DEFAULT_TIMEOUT",
     "Client",
+    "DirectionLike",
+    "DirectionsLike",
     "DocumentLike",
     "FilterLike",
     "TermLike",
@@ -121,12 +142,14 @@ class Client(ClientBase[grpc.Channel]):
         dimensions: int | None = None,
         prompt_name: str | None = None,
         truncate: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> npt.NDArray[np.float32]:
         """Embed texts (or words, for a word model): float32 array of shape (n, dimension).
 
         ``normalize`` and ``dimensions`` left at None take the server's defaults (unit
-        length, every dimension).
+        length, every dimension). ``remove``: directions of the model's space (see
+        :data:`DirectionLike`) projected out of each vector before it is normalised.
         """
         return self.encode_detailed(
             inputs,
@@ -135,6 +158,7 @@ class Client(ClientBase[grpc.Channel]):
             dimensions=dimensions,
             prompt_name=prompt_name,
             truncate=truncate,
+            remove=remove,
             timeout=timeout,
         ).vectors
 
@@ -147,10 +171,13 @@ class Client(ClientBase[grpc.Channel]):
         dimensions: int | None = None,
         prompt_name: str | None = None,
         truncate: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> EncodeResult:
         """Like :meth:`encode`, with the model name, truncation flags and unknown tokens."""
-        request = cv.encode_request(inputs, model, normalize, dimensions, prompt_name, truncate)
+        request = cv.encode_request(
+            inputs, model, normalize, dimensions, prompt_name, truncate, remove
+        )
         return cv.encode_result(self._call(self._embeddings.Encode, request, timeout))
 
     def analogy(
@@ -165,14 +192,23 @@ class Client(ClientBase[grpc.Channel]):
         ef: int | None = None,
         restrict: int | None = None,
         include_inputs: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> AnalogyResult:
         """``positive - negative``: ``analogy(["king", "woman"], ["man"])`` -> queen first.
 
-        ``k`` and ``method`` left at None take the server's defaults.
+        ``k`` and ``method`` left at None take the server's defaults. ``remove``:
+        directions (see :data:`DirectionLike`) projected out of the query terms and of
+        every candidate key before scoring, e.g. ``remove=[[("man", "woman")]]`` or the
+        name of a saved direction; the same holds for every method that takes it.
         """
         request = cv.analogy_request(
-            positive, negative, k, space, method, cv.options(exact, ef, restrict, include_inputs)
+            positive,
+            negative,
+            k,
+            space,
+            method,
+            cv.options(exact, ef, restrict, include_inputs, remove),
         )
         return cv.analogy_result(self._call(self._arithmetic.Analogy, request, timeout))
 
@@ -187,11 +223,12 @@ class Client(ClientBase[grpc.Channel]):
         ef: int | None = None,
         restrict: int | None = None,
         include_inputs: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> list[AnalogyResult]:
         """Many ``(positive, negative)`` analogies in one RPC; one result per query, in order."""
         request = cv.batch_analogy_request(
-            queries, k, space, method, cv.options(exact, ef, restrict, include_inputs)
+            queries, k, space, method, cv.options(exact, ef, restrict, include_inputs, remove)
         )
         resp = self._call(self._arithmetic.BatchAnalogy, request, timeout)
         return [cv.analogy_result(r) for r in resp.results]
@@ -206,11 +243,12 @@ class Client(ClientBase[grpc.Channel]):
         ef: int | None = None,
         restrict: int | None = None,
         include_inputs: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> NearestResult:
         """Neighbours of one term, or of the weighted mean of several."""
         request = cv.nearest_request(
-            query, k, space, cv.options(exact, ef, restrict, include_inputs)
+            query, k, space, cv.options(exact, ef, restrict, include_inputs, remove)
         )
         return cv.nearest_result(self._call(self._arithmetic.Nearest, request, timeout))
 
@@ -224,11 +262,12 @@ class Client(ClientBase[grpc.Channel]):
         ef: int | None = None,
         restrict: int | None = None,
         include_inputs: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> list[NearestResult]:
         """Many nearest queries in one RPC; one result per query, in order."""
         request = cv.batch_nearest_request(
-            queries, k, space, cv.options(exact, ef, restrict, include_inputs)
+            queries, k, space, cv.options(exact, ef, restrict, include_inputs, remove)
         )
         resp = self._call(self._arithmetic.BatchNearest, request, timeout)
         return [cv.nearest_result(r) for r in resp.results]
@@ -246,6 +285,7 @@ class Client(ClientBase[grpc.Channel]):
         ef: int | None = None,
         restrict: int | None = None,
         include_inputs: bool = False,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> InterpolateResult:
         """``steps`` points from ``start`` to ``end`` (both included) and their neighbours.
@@ -254,7 +294,13 @@ class Client(ClientBase[grpc.Channel]):
         server's defaults.
         """
         request = cv.interpolate_request(
-            start, end, steps, path, k, space, cv.options(exact, ef, restrict, include_inputs)
+            start,
+            end,
+            steps,
+            path,
+            k,
+            space,
+            cv.options(exact, ef, restrict, include_inputs, remove),
         )
         return cv.interpolate_result(self._call(self._arithmetic.Interpolate, request, timeout))
 
@@ -264,10 +310,12 @@ class Client(ClientBase[grpc.Channel]):
         b: TermsLike,
         *,
         space: str = "",
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> SimilarityResult:
-        """Cosine matrix between the terms of ``a`` and ``b``, shape (len(a), len(b))."""
-        request = cv.similarity_request(a, b, space)
+        """Cosine matrix between the terms of ``a`` and ``b``, shape (len(a), len(b)),
+        after projecting the ``remove`` directions out of every vector."""
+        request = cv.similarity_request(a, b, space, remove)
         return cv.similarity_result(self._call(self._arithmetic.Similarity, request, timeout))
 
     def doesnt_match(
@@ -280,6 +328,145 @@ class Client(ClientBase[grpc.Channel]):
         """The term furthest from the mean of all of them."""
         request = cv.doesnt_match_request(terms, space)
         return cv.doesnt_match_result(self._call(self._arithmetic.DoesntMatch, request, timeout))
+
+    # Directions
+
+    def define_direction(
+        self, direction: DirectionLike, *, space: str = "", timeout: float | None = None
+    ) -> DirectionFit:
+        """A direction's unit vector and how well its inputs agree on it.
+
+        ``direction`` is a saved name (``str``), a sequence of ``(a, b)`` term pairs
+        (``[("man", "woman"), ("he", "she")]``: from each ``a`` to its ``b``, by PCA),
+        :class:`latent.Pairs` (to choose ``method="mean_difference"``),
+        :class:`latent.Poles` (``Poles(["bad"], ["good"])``), or a vector. The result's
+        ``pair_cosines`` show the pair that does not fit.
+        """
+        request = cv.define_request(direction, space)
+        return cv.direction_fit(self._call(self._directions.Define, request, timeout))
+
+    def save_direction(
+        self,
+        name: str,
+        direction: DirectionLike,
+        *,
+        space: str = "",
+        description: str = "",
+        overwrite: bool = False,
+        timeout: float | None = None,
+    ) -> SavedDirection:
+        """Save a direction (pairs, poles or a vector) of a space under ``name``, for use by
+        name wherever a direction is taken. An existing name raises
+        :class:`latent.AlreadyExists` unless ``overwrite``; one from the server's config
+        cannot be replaced (:class:`latent.FailedPrecondition`)."""
+        request = cv.save_direction_request(name, direction, space, description, overwrite)
+        return cv.saved_direction(self._call(self._directions.Save, request, timeout))
+
+    def list_directions(
+        self, *, space: str = "", with_vector: bool = False, timeout: float | None = None
+    ) -> list[SavedDirection]:
+        """The saved directions of ``space`` ("": of every space), by space then name;
+        with ``with_vector``, each with its unit vector."""
+        request = pb.ListDirectionsRequest(
+            space=space, with_vector=with_vector, vector_format=pb.PACKED
+        )
+        resp = self._call(self._directions.List, request, timeout)
+        return [cv.saved_direction(d) for d in resp.directions]
+
+    def delete_direction(self, name: str, *, space: str = "", timeout: float | None = None) -> None:
+        """Delete a saved direction (:class:`latent.NotFound` if there is none); one from
+        the server's config cannot be deleted (:class:`latent.FailedPrecondition`)."""
+        request = pb.DeleteDirectionRequest(space=space, name=name)
+        self._call(self._directions.Delete, request, timeout)
+
+    def project(
+        self,
+        direction: DirectionLike,
+        terms: TermsLike = (),
+        *,
+        top: int | None = None,
+        restrict: int | None = None,
+        filter: FilterLike | None = None,
+        space: str = "",
+        timeout: float | None = None,
+    ) -> ProjectResult:
+        """Each term's projection on ``direction`` (the cosine of its unit vector with it)
+        and, with ``top``, the ``top`` keys at each end of the space: ``from_end`` lowest
+        first, ``to_end`` highest first. ``restrict`` (word spaces) takes only the N most
+        frequent keys; ``filter`` (collections) only the matching documents (see
+        :meth:`search`)."""
+        request = cv.project_request(direction, terms, top, restrict, filter, space)
+        return cv.project_result(self._call(self._directions.Project, request, timeout))
+
+    def navigate(
+        self,
+        start: TermLike,
+        direction: DirectionLike,
+        *,
+        steps: int | None = None,
+        step: float | None = None,
+        target: float | None = None,
+        k: int | None = None,
+        space: str = "",
+        exact: bool = False,
+        ef: int | None = None,
+        restrict: int | None = None,
+        include_inputs: bool = False,
+        remove: DirectionsLike = (),
+        timeout: float | None = None,
+    ) -> NavigateResult:
+        """A walk from ``start`` along ``direction``: point i is the start's unit vector
+        plus ``i * step * direction`` for i in 0..steps (``steps + 1`` points), or, with
+        ``target`` instead of ``step``, evenly spaced up to that projection; each point
+        with its ``k`` neighbours (the start key excluded). ``steps``, ``step`` and ``k``
+        left at None take the server's defaults."""
+        request = cv.navigate_request(
+            start,
+            direction,
+            steps,
+            step,
+            target,
+            k,
+            space,
+            cv.options(exact, ef, restrict, include_inputs, remove),
+        )
+        return cv.navigate_result(self._call(self._directions.Navigate, request, timeout))
+
+    def associate(
+        self,
+        targets_x: Sequence[TermLike],
+        targets_y: Sequence[TermLike],
+        attributes_a: Sequence[TermLike],
+        attributes_b: Sequence[TermLike],
+        *,
+        permutations: int | None = None,
+        seed: int = 0,
+        space: str = "",
+        timeout: float | None = None,
+    ) -> AssociationResult:
+        """The Word Embedding Association Test: do the targets X associate with the
+        attributes A (and Y with B) more than the other way round? The effect size, and a
+        one-sided p-value over ``permutations`` sampled partitions of X and Y (None: the
+        server's default), or over every partition when there are no more (``exact``);
+        ``seed`` fixes the sample."""
+        request = cv.associate_request(
+            targets_x, targets_y, attributes_a, attributes_b, permutations, seed, space
+        )
+        return cv.association_result(self._call(self._directions.Associate, request, timeout))
+
+    def components(
+        self,
+        terms: Sequence[TermLike],
+        n: int | None = None,
+        *,
+        space: str = "",
+        timeout: float | None = None,
+    ) -> list[Component]:
+        """The ``n`` principal axes of a set of terms (None: the server's default), each with
+        its share of the variance and every term's projection, lowest first."""
+        request = cv.components_request(terms, n, space)
+        resp = self._call(self._directions.Components, request, timeout)
+        return [cv.component(c) for c in resp.components]
 
     # Collections
 
@@ -480,6 +667,7 @@ class Client(ClientBase[grpc.Channel]):
         with_metadata: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> SearchResult:
         """The ``k`` documents closest to ``query`` (and ``positive``, away from
@@ -499,14 +687,16 @@ class Client(ClientBase[grpc.Channel]):
         hits that score at least that much. Documents given as terms (by id) are left
         out of the hits unless ``include_inputs``. The hits carry their text and
         metadata unless ``with_text`` or ``with_metadata`` is False, and their vector
-        with ``with_vector``.
+        with ``with_vector``. ``remove``: directions of the collection (see
+        :data:`DirectionLike`; a ``str`` term is a document id) projected out of the query
+        and of every document before scoring.
         """
         request = cv.search_request(
             collection,
             cv.search_query(query, positive, negative),
             k,
             filter,
-            cv.options(exact, ef, None, include_inputs),
+            cv.options(exact, ef, None, include_inputs, remove),
             with_text,
             with_metadata,
             with_vector,
@@ -529,6 +719,7 @@ class Client(ClientBase[grpc.Channel]):
         with_metadata: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> SearchResult:
         """Documents like ``positive`` and unlike ``negative``: ``recommend("docs",
@@ -549,6 +740,7 @@ class Client(ClientBase[grpc.Channel]):
             with_metadata=with_metadata,
             with_vector=with_vector,
             score_threshold=score_threshold,
+            remove=remove,
             timeout=timeout,
         )
 
@@ -566,6 +758,7 @@ class Client(ClientBase[grpc.Channel]):
         with_metadata: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
+        remove: DirectionsLike = (),
         timeout: float | None = None,
     ) -> list[SearchResult]:
         """Many searches in one RPC, with the same options; one result per query, in
@@ -576,7 +769,7 @@ class Client(ClientBase[grpc.Channel]):
             queries,
             k,
             filter,
-            cv.options(exact, ef, None, include_inputs),
+            cv.options(exact, ef, None, include_inputs, remove),
             with_text,
             with_metadata,
             with_vector,

@@ -2,11 +2,14 @@
 
 Names follow the wire: RPC ``Foo`` returns ``FooResult`` (from ``FooResponse``); the
 responses that are only a list (ListModels, BatchAnalogy, BatchNearest, ListCollections,
-BatchSearch) come back as a list of their items, and those that are only a number
-(Upsert, Delete, Count) as that number; any other dataclass is named after its message
-(``ModelInfo``, ``Neighbor``, ``ResolvedTerm``, ``InterpolationPoint``, ``Term``,
-``CollectionInfo``, ``Document``, ``Hit``, ``SearchQuery``). ``Text`` is the client's own
-shorthand for ``Term(text=...)``.
+BatchSearch, Directions.List, Directions.Components) come back as a list of their items,
+and those that are only a number (Upsert, Delete, Count) as that number; any other
+dataclass is named after its message (``ModelInfo``, ``Neighbor``, ``ResolvedTerm``,
+``InterpolationPoint``, ``Term``, ``CollectionInfo``, ``Document``, ``Hit``,
+``SearchQuery``, ``SavedDirection``, ``Projection``, ``NavigationPoint``, ``Component``).
+The Directions service's Define and Associate, whose names say little alone, return
+``DirectionFit`` and ``AssociationResult``. ``Text`` is the client's own shorthand for
+``Term(text=...)``; ``Pairs`` and ``Poles`` are its forms of a direction's definition.
 
 Kept free of grpc and numpy imports so that ``import latent`` stays fast; numpy appears
 only in annotations.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 if TYPE_CHECKING:
@@ -31,6 +35,7 @@ IndexState: TypeAlias = Literal["exact", "building", "hnsw"]
 AnalogyMethod: TypeAlias = Literal["cosadd", "cosmul"]
 InterpolationPath: TypeAlias = Literal["lerp", "slerp"]
 Metric: TypeAlias = Literal["cosine", "dot", "l2"]
+DirectionMethod: TypeAlias = Literal["pca", "mean_difference"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,3 +272,181 @@ class SearchResult:
     def ids(self) -> list[str]:
         """The hits' ids, best first."""
         return [h.id for h in self.hits]
+
+
+# ---------------------------------------------------------------------------
+# Directions
+
+
+def _direction_term(value: TermLike) -> TermLike:
+    """A term of a direction's definition, hashable: a vector becomes ``Term(vector=...)``."""
+    if isinstance(value, str | Text | Term):
+        return value
+    return Term(vector=value)  # type: ignore[arg-type]  # Term checks it is a vector
+
+
+def _pole(value: TermsLike, field_name: str) -> tuple[TermLike, ...]:
+    if isinstance(value, str | Text | Term):
+        return (value,)
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(
+            f"Poles.{field_name}: expected a term or terms, not {type(value).__name__}"
+        ) from None
+    if items and all(isinstance(x, Real) and not isinstance(x, bool) for x in items):
+        return (Term(vector=items),)  # one vector, given as its numbers
+    return tuple(_direction_term(x) for x in items)
+
+
+@dataclass(frozen=True, slots=True)
+class Pairs:
+    """A direction from term pairs ``(a, b)``, pointing from each ``a`` to its ``b``:
+    ``Pairs([("man", "woman"), ("he", "she")])``.
+
+    ``method`` is ``"pca"`` (the first principal component of the pair differences; the
+    server's default) or ``"mean_difference"`` (the mean of the differences ``b - a``).
+    Terms are as everywhere (``str`` key, :class:`Text`, :class:`Term`, or a vector); a
+    vector is kept as ``Term(vector=...)`` so that the value stays comparable.
+    """
+
+    pairs: Sequence[tuple[TermLike, TermLike]]
+    method: DirectionMethod = "pca"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("pca", "mean_difference"):
+            raise ValueError(f"method must be 'pca' or 'mean_difference', not {self.method!r}")
+        if isinstance(self.pairs, str):
+            raise TypeError("Pairs takes a sequence of (a, b) pairs, not a str")
+        pairs = []
+        for i, pair in enumerate(self.pairs):
+            if isinstance(pair, str) or len(pair) != 2:
+                raise ValueError(f"pairs[{i}]: expected an (a, b) pair of terms, got {pair!r}")
+            pairs.append((_direction_term(pair[0]), _direction_term(pair[1])))
+        object.__setattr__(self, "pairs", tuple(pairs))
+
+
+@dataclass(frozen=True, slots=True)
+class Poles:
+    """A direction from two sets of terms: ``mean(to_terms) - mean(from_terms)`` of their
+    unit vectors: ``Poles(["bad", "awful"], ["good", "great"])``. A single term may be
+    given alone (``Poles("cold", "hot")``)."""
+
+    from_terms: Sequence[TermLike]
+    to_terms: Sequence[TermLike]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "from_terms", _pole(self.from_terms, "from_terms"))
+        object.__setattr__(self, "to_terms", _pole(self.to_terms, "to_terms"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DirectionFit:
+    """Define: the direction's unit vector and how well its inputs agree on it.
+
+    ``explained_variance``: the share of the pair differences' variance along the
+    direction (poles: of every "to" term's difference from every "from" term; 1 for a
+    vector). ``pair_cosines``: for pairs, ``cos(b - a, direction)`` of each pair, in
+    order (a low one is the pair that does not fit). ``from_projections`` and
+    ``to_projections``: for poles, each term's projection, in order. ``name``: the saved
+    name, when the direction was given by name.
+    """
+
+    space: str
+    vector: FloatArray
+    explained_variance: float
+    pair_cosines: list[float]
+    from_projections: list[float]
+    to_projections: list[float]
+    name: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SavedDirection:
+    """A named direction of a space (Save, List).
+
+    ``definition`` is as it was given: :class:`Pairs`, :class:`Poles` or a vector (None
+    if the server sent none). ``vector`` is the unit vector (from Save, and from List
+    with ``with_vector=True``; else None). ``from_config``: defined by the server's
+    config file, so it cannot be deleted or replaced.
+    """
+
+    space: str
+    name: str
+    definition: Pairs | Poles | FloatArray | None
+    description: str
+    explained_variance: float
+    vector: FloatArray | None
+    from_config: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """A term and its scalar projection on a direction (the cosine, for a unit vector)."""
+
+    term: ResolvedTerm
+    projection: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectResult:
+    """Project: the terms' projections, in order, and with ``top`` the keys at each end:
+    ``from_end`` lowest projection first, ``to_end`` highest first (their ``score`` is
+    the projection)."""
+
+    space: str
+    projections: list[Projection]
+    from_end: list[Neighbor]
+    to_end: list[Neighbor]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NavigationPoint:
+    """One point of a walk along a direction: the distance walked (in units of the
+    start's norm), its projection on the direction, its unit vector and neighbours."""
+
+    offset: float
+    projection: float
+    vector: FloatArray
+    neighbors: list[Neighbor]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NavigateResult:
+    """Navigate: the points of the walk, the start first; the start key is excluded
+    from the neighbours."""
+
+    space: str
+    points: list[NavigationPoint]
+    start: ResolvedTerm
+    searched_with: IndexState | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationResult:
+    """Associate, the Word Embedding Association Test (Caliskan et al. 2017).
+
+    ``effect_size`` is Cohen's d of ``s(w, A, B)`` between the targets X and Y;
+    ``p_value`` is one-sided, from ``partitions`` partitions of X and Y (all of them when
+    ``exact``, else sampled); ``statistic`` is ``sum_x s(x, A, B) - sum_y s(y, A, B)``;
+    ``x_associations`` and ``y_associations`` are ``s(w, A, B)`` per target, in order.
+    """
+
+    space: str
+    effect_size: float
+    p_value: float
+    statistic: float
+    exact: bool
+    partitions: int
+    x_associations: list[float]
+    y_associations: list[float]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Component:
+    """A principal axis of a set of terms (Components): its unit vector, its share of
+    the terms' variance, and every term's projection, lowest first."""
+
+    vector: FloatArray
+    explained_variance: float
+    terms: list[Projection]

@@ -14,7 +14,7 @@ from latentd.core.arithmetic import DEFAULT_OPTIONS, neighbors, search
 from latentd.core.association import WeatResult, weat
 from latentd.core.checks import check_count, check_k, check_options, check_results, check_searchable
 from latentd.core.direction_book import DirectionBook, SavedDirection, check_name
-from latentd.core.directions import DefinedDirection, define
+from latentd.core.directions import DefinedDirection, define, removal_for
 from latentd.core.documents import Filter
 from latentd.core.errors import invalid
 from latentd.core.key_projections import projections
@@ -169,7 +169,7 @@ def navigate(
     directions: DirectionBook,
     *,
     steps: int = DEFAULT_NAVIGATE_STEPS,
-    step: float = DEFAULT_STEP,
+    step: float | None = None,
     target: float | None = None,
     k: int = DEFAULT_NAVIGATE_K,
     options: QueryOptions = DEFAULT_OPTIONS,
@@ -177,13 +177,19 @@ def navigate(
     """Points start + offset * direction (the start as a unit vector, so an offset is in
     units of the start vector's norm) at offsets 0, step, ..., steps * step, or evenly
     spaced up to the offset where the point's cosine with the direction is `target`;
-    each decoded to its k nearest keys, the start key excluded."""
+    each decoded to its k nearest keys, the start key excluded. With options.remove the
+    walk runs in the space without those directions: the start and the direction are
+    neutralised first (projections are on the neutralised direction)."""
     check_searchable(space)
     check_k(k, limits)
     check_options(options, limits)
     if not 1 <= steps < limits.max_steps:
         raise invalid("steps", f"must be between 1 and {limits.max_steps - 1}, got {steps}")
     check_results(steps + 1, k, limits)
+    if step is not None and target is not None:
+        raise invalid("target", "give step or target, not both")
+    if step is None:
+        step = DEFAULT_STEP
     if not np.isfinite(step) or step == 0:
         raise invalid("step", f"must be a finite non-zero number, got {step}")
     if target is not None and not -1 < target < 1:
@@ -194,6 +200,10 @@ def navigate(
     resolver.resolve()
     group = resolver.group(handle)
     origin = group.vectors[0].astype(np.float64)
+    removal = removal_for(space, options.remove, limits, directions)
+    if removal is not None:  # the walk runs in the space without those directions
+        origin = removal.unit_vectors(origin[None, :], ["start"])[0].astype(np.float64)
+        vector = removal.unit_vectors(vector[None, :], ["direction"])[0].astype(np.float64)
     along = float(origin @ vector)
     if target is None:
         offsets = step * np.arange(steps + 1, dtype=np.float64)

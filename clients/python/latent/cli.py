@@ -1360,15 +1360,17 @@ def _cmd_weat(client: Client, args: argparse.Namespace) -> None:
     if args.json:
         _print_json(result)
         return
-    how = (
-        f"exact: {result.partitions} partitions"
-        if result.exact
-        else f"{result.partitions} sampled partitions"
-    )
+    if result.exact:
+        how = f"exact: {result.partitions:,} partitions"
+    elif result.p_value <= 1.5 / (result.partitions + 1):
+        # (1 + hits) / (1 + samples) with no hit: the least the samples can show.
+        how = f"no hit in {result.partitions:,} sampled partitions: the least they can show"
+    else:
+        how = f"{result.partitions:,} sampled partitions"
     (fx, fy), (fa, fb) = args.targets, args.attributes
     rows = [
         ["effect size", f"{result.effect_size:.4f}"],
-        ["p-value", f"{result.p_value:.4g} ({how})"],
+        ["p-value", f"{result.p_value:.2g} ({how})"],
         ["statistic", f"{result.statistic:.4f}"],
         ["targets", f"{fx.name}: {len(x)}, {fy.name}: {len(y)}"],
         ["attributes", f"{fa.name}: {len(a)}, {fb.name}: {len(b)}"],

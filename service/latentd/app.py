@@ -98,6 +98,7 @@ def build_registry(
     collections.open_all()
     registry.collections = collections
     registry.directions = DirectionBook(settings.data_dir)
+    collections.on_delete = registry.directions.forget_space
     registry.ready()
     define_config_directions(registry, settings)
     return registry

@@ -80,6 +80,7 @@ def start_test_server(
     registry.collections = Collections(data_dir or Path(temporary.name), registry.model)
     registry.collections.open_all()
     registry.directions = DirectionBook(data_dir or Path(temporary.name))
+    registry.collections.on_delete = registry.directions.forget_space
     define_config_directions(registry, settings)
     running = create_server(
         registry,

@@ -592,3 +592,25 @@ def test_collection_search_and_project_with_remove_and_filter(book: Stubs) -> No
     assert [n.key for n in reply.from_end] == [f"d{i}" for i in low]
     assert [n.key for n in reply.to_end] == [f"d{i}" for i in high]
     np.testing.assert_allclose([n.score for n in reply.to_end], values[high], atol=1e-5)
+
+
+def test_a_deleted_collection_takes_its_saved_directions_along(book: Stubs) -> None:
+    """A new collection of the same name starts without the old one's directions."""
+    name = "dir-api-gone"
+    create = pb.CreateCollectionRequest(name=name, dimension=16, metric=pb.COSINE)
+    book.collections.CreateCollection(create, timeout=TIMEOUT)
+    axis = pb.Direction(vector=vector_msg(np.eye(16)[0]))
+    save = pb.SaveDirectionRequest(space=name, name="first-axis", direction=axis)
+    book.directions.Save(save, timeout=TIMEOUT)
+    assert "first-axis" in book.listed(space=name)
+    book.collections.DeleteCollection(pb.DeleteCollectionRequest(name=name), timeout=TIMEOUT)
+    assert book.listed(space=name) == {}
+    assert "gender" in book.listed(space="tiny")  # other spaces' directions stay
+    book.collections.CreateCollection(create, timeout=TIMEOUT)
+    expect(
+        book.directions.Define,
+        pb.DefineRequest(space=name, direction=pb.Direction(name="first-axis")),
+        grpc.StatusCode.NOT_FOUND,
+        "first-axis",
+    )
+    book.collections.DeleteCollection(pb.DeleteCollectionRequest(name=name), timeout=TIMEOUT)

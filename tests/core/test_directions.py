@@ -317,3 +317,20 @@ def test_book_file_is_plain_json(space: WordSpace, book: DirectionBook, tmp_path
     [entry] = document["directions"]
     assert entry["space"] == "tiny" and entry["name"] == "royal"
     assert entry["definition"]["vector"][0] == 1.0
+
+
+def test_forgetting_a_space_keeps_the_config_directions(
+    space: WordSpace, book: DirectionBook, tmp_path: Path
+) -> None:
+    from latentd.core.direction_book import SavedDirection
+
+    save_direction(
+        space, "axis", DirectionSpec(vector=np.eye(16, dtype=np.float32)[0]), LIMITS, book
+    )
+    configured = SavedDirection(
+        "tiny", "gender", pairs(("man", "woman")), "", 1.0, np.eye(16, dtype=np.float32)[1], True
+    )
+    book.add_from_config(configured)
+    book.forget_space("tiny")
+    assert [e.name for e in book.list("tiny")] == ["gender"]
+    assert DirectionBook(tmp_path).list() == []  # the file no longer has the saved one

@@ -257,3 +257,15 @@ def test_search_removed_never_touches_the_index(space: WordSpace) -> None:
     assert probe_calls and probe_calls[0] > 5
     assert space.index is index and index.size == before == space.size
     assert space.version == 0
+
+
+def test_3cosmul_with_a_removal_is_bounded_as_exact_work(space: WordSpace) -> None:
+    tight = Limits(max_exact_scores=10_000)
+    with pytest.raises(InvalidArgument, match=r"options\.remove: 3CosMul with removed directions"):
+        analogy(
+            space,
+            [([Term(key="k10"), Term(key="k11")], [Term(key="k12")])],
+            tight,
+            method=AnalogyMethod.COSMUL,
+            options=QueryOptions(remove=(vector_spec(axis(0)),)),
+        )

@@ -5,7 +5,6 @@ once), then searches the space with all its queries as one matrix batch."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from latentd.core.checks import (
     check_exact_work,
     check_k,
     check_options,
+    check_removed_cosmul_work,
     check_results,
     check_search,
     check_searchable,
@@ -72,9 +72,11 @@ def search(
         return space.search(
             batch, k, method, exact=options.exact, restrict=options.restrict, ef=options.ef
         )
-    # 3CosMul has no index path once directions are removed: it is bounded as exact.
-    exact = options.exact or method is AnalogyMethod.COSMUL
-    check_exact_work(space, batch, method, replace(options, exact=exact), limits)
+    if method is AnalogyMethod.COSMUL:
+        # 3CosMul has no index path once directions are removed: bounded as exact work.
+        check_removed_cosmul_work(space, batch, options, limits)
+    else:
+        check_exact_work(space, batch, method, options, limits)
     neutral = removal.batch(batch, names)
 
     def probe(queries: QueryBatch, wide: int) -> Hits:

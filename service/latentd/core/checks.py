@@ -90,6 +90,22 @@ def check_results(queries: int, k: int, limits: Limits) -> None:
         )
 
 
+def check_removed_cosmul_work(
+    space: Space, batch: QueryBatch, options: QueryOptions, limits: Limits
+) -> None:
+    """3CosMul with removed directions scores every key for every term, index or not."""
+    keys = min(options.restrict, space.size) if options.restrict > 0 else space.size
+    scores = len(batch) * keys * batch.terms.shape[1]
+    if scores > limits.max_exact_scores:
+        raise invalid(
+            "options.remove",
+            f"3CosMul with removed directions scores every key exactly: {len(batch)} queries "
+            f"x {keys} keys x {batch.terms.shape[1]} terms = {scores:,} scores, at most "
+            f"{limits.max_exact_scores:,} in one request (use COSADD, a smaller restrict, "
+            "or split the batch)",
+        )
+
+
 def check_exact_work(
     space: Space, batch: QueryBatch, method: AnalogyMethod, options: QueryOptions, limits: Limits
 ) -> None:

@@ -32,6 +32,9 @@ class Collections:
         self._hnsw = hnsw or HnswParams()
         self._open: dict[str, Collection] = {}
         self._lock = threading.Lock()  # guards the set of collections, not their contents
+        # Called with a deleted collection's name: what belongs to it elsewhere goes too
+        # (its saved directions), so a new collection of that name starts clean.
+        self.on_delete: Callable[[str], None] | None = None
 
     def open_all(self) -> None:
         """Open every collection under the data directory (after the models are loaded)."""
@@ -97,6 +100,8 @@ class Collections:
             del self._open[name]
         collection.destroy()
         log.info("collection %s deleted", name)
+        if self.on_delete is not None:
+            self.on_delete(name)
 
     def close(self) -> None:
         for collection in list(self._open.values()):

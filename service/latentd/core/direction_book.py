@@ -122,6 +122,18 @@ class DirectionBook:
                 self._entries[(space, name)] = old
                 raise
 
+    def forget_space(self, space: str) -> None:
+        """Drop the saved directions of a space that is gone (a deleted collection); its
+        config directions stay, as the config file names them."""
+        with self._lock:
+            gone = [k for k, e in self._entries.items() if k[0] == space and not e.from_config]
+            if not gone:
+                return
+            for key in gone:
+                del self._entries[key]
+            if self._path is not None:
+                self._write()
+
     def _write(self) -> None:
         if self._path is None:
             raise FailedPrecondition("this server has no data directory to save directions in")

@@ -186,13 +186,12 @@ def analogy_query(query: Sequence[TermsLike]) -> pb.AnalogyQuery:
 # ---------------------------------------------------------------------------
 # Directions
 
-_DIRECTION_METHODS: dict[str, pb.DirectionMethod] = {
+_DIRECTION_METHODS: dict[DirectionMethod, pb.DirectionMethod] = {
     "pca": pb.PCA,
     "mean_difference": pb.MEAN_DIFFERENCE,
 }
 _DIRECTION_METHOD_NAMES: dict[int, DirectionMethod] = {
-    pb.PCA: "pca",
-    pb.MEAN_DIFFERENCE: "mean_difference",
+    number: name for name, number in _DIRECTION_METHODS.items()
 }
 
 
@@ -252,9 +251,12 @@ def _shown_type(value: object) -> str:
 def directions(value: DirectionsLike) -> list[pb.Direction]:
     """One direction or a sequence of them (``remove=``); a sequence of pairs, or a list of
     numbers, is one direction."""
-    if isinstance(value, str | Pairs | Poles | pb.Direction) or _is_vector(value):
-        return [direction(value)]
-    if _is_pairs(value):
+    # A sequence of pairs, or of numbers, is one direction, not several.
+    if (
+        isinstance(value, str | Pairs | Poles | pb.Direction)
+        or _is_vector(value)
+        or _is_pairs(value)
+    ):
         return [direction(value)]
     if isinstance(value, Iterable):
         return [direction(v) for v in cast("Iterable[DirectionLike]", value)]

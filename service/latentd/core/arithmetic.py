@@ -93,6 +93,24 @@ def search(
     return search_removed(space, neutral, k, method, removal, mask, probe, exact=options.exact)
 
 
+def search_points(
+    space: Space,
+    points: np.ndarray,
+    exclude_rows: Sequence[int],
+    k: int,
+    options: QueryOptions,
+    limits: Limits,
+    directions: DirectionBook | None,
+) -> Hits:
+    """The k nearest keys of each unit point of a path (Interpolate, Navigate), the keys
+    at `exclude_rows` left out of every answer."""
+    n = len(points)
+    exclude = np.array([list(exclude_rows)] * n, dtype=np.int64).reshape(n, len(exclude_rows))
+    batch = QueryBatch(points, points[:, None, :], np.ones((n, 1), np.float32), exclude)
+    names = [f"points[{i}]" for i in range(n)]
+    return search(space, batch, k, AnalogyMethod.COSADD, options, limits, names, directions)
+
+
 def analogy(
     space: Space,
     queries: Sequence[tuple[Sequence[Term], Sequence[Term]]],
@@ -194,10 +212,7 @@ def interpolate(
         start_vector.astype(np.float64), end_vector.astype(np.float64), ts, path
     ).astype(np.float32)
     rows = [] if options.include_inputs else sorted(set(a.rows + b.rows))
-    exclude = np.array([rows] * steps, dtype=np.int64).reshape(steps, len(rows))
-    batch = QueryBatch(points, points[:, None, :], np.ones((steps, 1), np.float32), exclude)
-    names = [f"points[{i}]" for i in range(steps)]
-    hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits, names, directions)
+    hits = search_points(space, points, rows, k, options, limits, directions)
     return InterpolateResult(
         [
             InterpolationPoint(float(t), points[i], found)

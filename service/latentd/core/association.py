@@ -80,12 +80,7 @@ def weat(
         field = next(f for f, d in dimensions.items() if d != dimensions["targets_x"])
         raise invalid(field, f"every vector must have the same dimension, got {shown}")
     n = len(units["targets_x"])
-    if len(units["targets_y"]) != n:
-        raise invalid(
-            "targets_y",
-            f"targets_x and targets_y must have the same size, got {n} and "
-            f"{len(units['targets_y'])}",
-        )
+    check_equal_targets(n, len(units["targets_y"]))
 
     targets = np.vstack([units["targets_x"], units["targets_y"]])
     associations = (targets @ units["attributes_a"].T).mean(axis=1) - (
@@ -119,6 +114,15 @@ def weat(
         x_associations=sx,
         y_associations=sy,
     )
+
+
+def check_equal_targets(x_count: int, y_count: int) -> None:
+    """X and Y are split into halves of the same size: they must hold as many terms."""
+    if x_count != y_count:
+        raise invalid(
+            "targets_y",
+            f"must hold as many terms as targets_x (the same size), got {x_count} and {y_count}",
+        )
 
 
 def _unit_rows(field: str, vectors: Any) -> np.ndarray:

@@ -65,7 +65,7 @@ from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import check_index_file
 from latentd.core.limits import Limits
 from latentd.core.rwlock import ReadWriteLock
-from latentd.core.search import Hits, QueryBatch, cosmul_scores, top_k
+from latentd.core.search import Hits, QueryBatch, best_candidates, cosmul_scores, top_k
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
@@ -335,11 +335,7 @@ class Collection:
         return self._matrix
 
     def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
-        if restrict:
-            raise invalid(
-                "options.restrict",
-                "a collection has no frequency order to restrict to; use a filter",
-            )
+        _check_no_restrict(restrict)
         if filter is not None:
             check_filter(filter)
         with self._lock.read():
@@ -392,11 +388,7 @@ class Collection:
         ef: int,
         filter: Filter | None = None,
     ) -> Hits:
-        if restrict:
-            raise invalid(
-                "options.restrict",
-                "a collection has no frequency order to restrict to; use a filter",
-            )
+        _check_no_restrict(restrict)
         with self._lock.read():
             allowed = self._allowed(filter)
             matching = int(allowed.sum())
@@ -819,10 +811,7 @@ class Collection:
         s = self._rerank_scores(batch, AnalogyMethod.COSADD, labels)
         excluded = (labels[:, :, None] == batch.exclude[:, None, :]).any(axis=2)
         s[excluded | ~allowed[labels]] = -np.inf
-        order = np.argsort(-s, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(s, order, axis=1)
-        rows = np.where(np.isfinite(top), np.take_along_axis(labels, order, axis=1), -1)
-        return rows, top
+        return best_candidates(labels, s, k)
 
     def _document(self, label: int, with_vector: bool) -> Document:
         doc_id, text, metadata = self._docs[label]
@@ -1028,6 +1017,14 @@ def _merge(
     return np.take_along_axis(all_rows, order, axis=1), np.take_along_axis(
         all_scores, order, axis=1
     )
+
+
+def _check_no_restrict(restrict: int) -> None:
+    if restrict:
+        raise invalid(
+            "options.restrict",
+            "a collection has no frequency order to restrict to; use a filter",
+        )
 
 
 def _mask_labels(scores: np.ndarray, candidates: np.ndarray, exclude: np.ndarray) -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentd.core.arithmetic import DEFAULT_OPTIONS, neighbors, search
-from latentd.core.association import WeatResult, weat
+from latentd.core.arithmetic import DEFAULT_OPTIONS, neighbors, search_points
+from latentd.core.association import WeatResult, check_equal_targets, weat
 from latentd.core.checks import check_count, check_k, check_options, check_results, check_searchable
 from latentd.core.direction_book import DirectionBook, SavedDirection, check_name
 from latentd.core.directions import DefinedDirection, define, removal_for
@@ -19,11 +19,9 @@ from latentd.core.documents import Filter
 from latentd.core.errors import invalid
 from latentd.core.key_projections import projections
 from latentd.core.limits import Limits
-from latentd.core.search import QueryBatch
 from latentd.core.space import Space
 from latentd.core.terms import TermResolver
 from latentd.core.types import (
-    AnalogyMethod,
     DirectionSpec,
     IndexState,
     Neighbor,
@@ -220,10 +218,7 @@ def navigate(
         raise invalid("step", "a point of the walk is the zero vector: take another step")
     points = (raw / lengths[:, None]).astype(np.float32)
     exclude_rows = [] if options.include_inputs else group.rows
-    exclude = np.array([exclude_rows] * len(points), np.int64).reshape(len(points), -1)
-    batch = QueryBatch(points, points[:, None, :], np.ones((len(points), 1), np.float32), exclude)
-    names = [f"points[{i}]" for i in range(len(points))]
-    hits = search(space, batch, k, AnalogyMethod.COSADD, options, limits, names, directions)
+    hits = search_points(space, points, exclude_rows, k, options, limits, directions)
     cosines = (points.astype(np.float64) @ vector).tolist()
     return Navigation(
         [
@@ -257,11 +252,7 @@ def associate(
     }
     for name, terms in sets.items():
         check_count(terms, name, limits.max_inputs)
-    if len(targets_x) != len(targets_y):
-        raise invalid(
-            "targets_y",
-            f"must hold as many terms as targets_x: got {len(targets_y)} and {len(targets_x)}",
-        )
+    check_equal_targets(len(targets_x), len(targets_y))  # before any term is resolved
     resolver = TermResolver(space, limits)
     handles = {name: resolver.add(terms, name, 1.0) for name, terms in sets.items()}
     resolver.resolve()

@@ -20,6 +20,7 @@ import numpy as np
 
 from latentd.core.checks import check_count, check_vector
 from latentd.core.errors import FailedPrecondition, NotFound, invalid, shown
+from latentd.core.geometry import unit
 from latentd.core.limits import Limits
 from latentd.core.removal import Removal, orthonormal_basis
 from latentd.core.space import Space
@@ -60,7 +61,7 @@ def define(
     if kind == "vector":
         assert spec.vector is not None
         vector = check_vector(spec.vector, f"{field}.vector", space.dimension)
-        return DefinedDirection(_unit(vector), 1.0, [], [], [])
+        return DefinedDirection(unit(vector), 1.0, [], [], [])
     if kind == "poles":
         return _from_poles(space, spec, limits, f"{field}.poles")
     if kind == "pairs":
@@ -176,7 +177,3 @@ def removal_for(
         return None
     defined = define_all(space, specs, limits, book, field)
     return Removal(orthonormal_basis([d.vector for d in defined]))
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return (vector / np.linalg.norm(vector)).astype(np.float32)

@@ -78,16 +78,14 @@ def projections(space: Space, basis: np.ndarray) -> np.ndarray:
 
 def neutral_norms(space: Space, basis: np.ndarray) -> NeutralNorms:
     """Each key's unit vector's length after the orthonormal `basis` is projected out:
-    sqrt(1 - |P|^2). A neutralised cosine is the plain cosine with the neutralised
-    query divided by it."""
+    sqrt(1 - |P|^2), for a space of unit keys. A neutralised cosine is the plain cosine
+    with the neutralised query divided by it."""
     key = _key("neutral", space, basis)
     cached = _cache.get(key)
     if cached is not None:
         return cached  # type: ignore[return-value]
     projected = projections(space, basis)
     norms = np.sqrt(np.maximum(1 - (projected**2).sum(axis=1), 0)).astype(np.float32)
-    if not space.unit_keys:  # unused zero rows: length 0, like a key along the basis
-        norms[~space.key_matrix().any(axis=1)] = 0
     order = np.argsort(norms, kind="stable")
     # A key that lay along the basis has a zero remainder: cosine 0 with everything, as
     # a zero vector scores in brute force.

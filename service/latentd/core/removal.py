@@ -27,7 +27,16 @@ from latentd.core.cancellation import checkpoint
 from latentd.core.checks import check_searchable
 from latentd.core.errors import invalid
 from latentd.core.key_projections import VANISHED, NeutralNorms, neutral_norms
-from latentd.core.search import CHUNK_BYTES, Hits, QueryBatch, cosmul_scores, top_k, weighted_means
+from latentd.core.search import (
+    CHUNK_BYTES,
+    Hits,
+    QueryBatch,
+    best_candidates,
+    cosmul_scores,
+    mask_excluded,
+    top_k,
+    weighted_means,
+)
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, IndexState
 
@@ -164,8 +173,7 @@ def _exact(
         else:
             s = (chunk.combined @ matrix[:size].T) * inverse
         s[:, ~mask] = -np.inf
-        r, c_ = np.nonzero((chunk.exclude >= 0) & (chunk.exclude < size))
-        s[r, chunk.exclude[r, c_]] = -np.inf
+        mask_excluded(s, chunk.exclude)
         found, top = top_k(s, k)
         rows[start : start + len(chunk)], scores[start : start + len(chunk)] = found, top
     return rows, scores
@@ -213,7 +221,5 @@ def _widened(
         extra_scores[duplicate] = -np.inf
         all_rows = np.hstack([cand, np.broadcast_to(extra, (len(batch), len(extra)))])
         all_scores = np.hstack([neutral, extra_scores])
-    order = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
-    top = np.take_along_axis(all_scores, order, axis=1)
-    rows = np.where(np.isfinite(top), np.take_along_axis(all_rows, order, axis=1), -1)
+    rows, top = best_candidates(all_rows, all_scores, k)
     return rows, top.astype(np.float32)

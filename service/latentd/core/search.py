@@ -191,7 +191,7 @@ def _exact(
             s = cosmul_scores(sims, chunk.weights)
         else:
             s = chunk.combined @ matrix.T
-        _mask_excluded(s, chunk.exclude)
+        mask_excluded(s, chunk.exclude)
         r, v = top_k(s, k)
         rows[start : start + len(chunk)], scores[start : start + len(chunk)] = r, v
     return rows, scores
@@ -257,12 +257,20 @@ def _hnsw(
             s = np.einsum("nkd,nd->nk", vectors, chunk.combined)
         excluded = (cand[:, :, None] == chunk.exclude[:, None, :]).any(axis=2)
         s[excluded | (cand >= limit) | (cand < 0)] = -np.inf
-        order = np.argsort(-s, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(s, order, axis=1)
-        found = np.where(np.isfinite(top), np.take_along_axis(cand, order, axis=1), -1)
-        rows[start:stop, : order.shape[1]] = found
-        scores[start:stop, : order.shape[1]] = top
+        found, top = best_candidates(cand, s, k)
+        rows[start:stop, : found.shape[1]] = found
+        scores[start:stop, : found.shape[1]] = top
     return rows, scores
+
+
+def best_candidates(
+    candidates: np.ndarray, scores: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's k best of its (n, c) candidate rows by their exact scores, best first
+    (ties: in candidate order); -1 where the score is -inf (excluded, or no candidate)."""
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(scores, order, axis=1)
+    return np.where(np.isfinite(top), np.take_along_axis(candidates, order, axis=1), -1), top
 
 
 def _probe(space: WordSpace, queries: np.ndarray, wanted: int, ef: int) -> np.ndarray:
@@ -284,7 +292,7 @@ def _unique_rows(labels: np.ndarray) -> np.ndarray:
     return np.where(repeat, -1, ordered)
 
 
-def _mask_excluded(scores: np.ndarray, exclude: np.ndarray) -> None:
+def mask_excluded(scores: np.ndarray, exclude: np.ndarray) -> None:
     limit = scores.shape[1]
     r, c = np.nonzero((exclude >= 0) & (exclude < limit))
     scores[r, exclude[r, c]] = -np.inf

@@ -31,6 +31,7 @@ DEFAULT_WORD_MODEL = "glove-6b-50d"
 DEFAULT_SENTENCE_MODEL = "all-minilm-l6-v2"
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 # Model names are part of requests and of cache file names: no spaces, no slashes.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 # gRPC message sizes are 32-bit signed byte counts.
@@ -87,6 +88,19 @@ class Settings:
     allow_pickle: bool = False
     index: bool = True
     max_message_mb: int = 64
+    # Security: keys are compared in constant time and never logged (api/auth.py).
+    api_keys: tuple[str, ...] = ()
+    read_only_api_keys: tuple[str, ...] = ()
+    api_key_file: Path | None = None  # re-read on SIGHUP
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # set: clients must present a certificate it signed
+    # Operations: calls past max_concurrent_rpcs are refused at once (0: as many as
+    # workers); SIGTERM gives the calls in flight `grace` seconds.
+    max_concurrent_rpcs: int = 0
+    grace: float = 10.0
+    metrics_port: int | None = None  # None: no metrics endpoint; 0: any free port
+    log_format: str = "text"
     word_models: tuple[ModelSpec, ...] = ()
     sentence_models: tuple[ModelSpec, ...] = ()
     directions: tuple[DirectionConfig, ...] = ()
@@ -110,6 +124,31 @@ _SCALARS: list[tuple[str, Callable[[str], Any], str]] = [
     ("torch_threads", int, "torch's intra-op threads for sentence models (0: torch's default)"),
     ("log_level", str, ", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1]),
     ("max_message_mb", int, "largest gRPC message in MiB"),
+    (
+        "api_key_file",
+        _path,
+        "file of API keys, one a line, 'read-only KEY' for a read-only one; re-read on SIGHUP",
+    ),
+    ("tls_cert", _path, "PEM certificate chain: serve TLS (with --tls-key)"),
+    ("tls_key", _path, "PEM private key of --tls-cert"),
+    ("tls_client_ca", _path, "PEM CA bundle: require client certificates it signed (mutual TLS)"),
+    (
+        "max_concurrent_rpcs",
+        int,
+        "calls served at once, past it RESOURCE_EXHAUSTED at once (0: --workers)",
+    ),
+    ("grace", float, "seconds the calls in flight get to finish after SIGTERM or SIGINT"),
+    ("metrics_port", int, "serve Prometheus metrics over HTTP on this port (0: any free port)"),
+    ("log_format", str, " or ".join(LOG_FORMATS) + " (json: one object a line)"),
+]
+# Repeatable flags whose env twin is a comma-separated list.
+_LISTS: list[tuple[str, str, str]] = [
+    ("api_keys", "--api-key", "accept this API key (Authorization: Bearer KEY), repeatable"),
+    (
+        "read_only_api_keys",
+        "--read-only-api-key",
+        "accept this key for reads only (no collection writes, no saved directions), repeatable",
+    ),
 ]
 _SWITCHES: list[tuple[str, str]] = [
     ("default_models", "load the embedded GloVe 6B 50d and all-MiniLM-L6-v2 models"),
@@ -189,6 +228,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     def described(help_text: str, name: str, default: Any) -> str:
         if isinstance(default, bool):
             default = "on" if default else "off"
+        elif default is None or default == ():
+            default = "none"
         return f"{help_text} (env {_env_name(name)}; default {default})"
 
     parser.add_argument(
@@ -227,6 +268,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             type=int,
             metavar="N",
             help=described(help_text, name, getattr(defaults.limits, name)),
+        )
+    for name, flag, help_text in _LISTS:
+        parser.add_argument(
+            flag,
+            dest=name,
+            action="append",
+            metavar="KEY",
+            help=f"{help_text} (env {_env_name(name)}, comma-separated)",
         )
     parser.add_argument(
         "--word-model",
@@ -279,6 +328,14 @@ def load_settings(
             pick(f"{section}_{name}", int, tables[section], name)
     for name, _ in _LIMITS:
         pick(name, int, tables["limits"], name)
+    for name, _, _ in _LISTS:
+        listed: Sequence[str] | None = getattr(args, name, None)
+        if listed:
+            values[name] = tuple(listed)
+        elif environ.get(_env_name(name), "").strip():
+            values[name] = tuple(
+                x.strip() for x in environ[_env_name(name)].split(",") if x.strip()
+            )
     for model_kind in ("word", "sentence"):
         flags: Sequence[str] | None = getattr(args, f"{model_kind}_model", None)
         env_name = _env_name(f"{model_kind}_models")
@@ -303,15 +360,46 @@ def load_settings(
 
 
 def _check_type(where: str, value: Any, kind: type) -> None:
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    accepted = (int, float) if kind is float else kind  # a TOML 10 is a fine grace
+    ok = isinstance(value, accepted) and (kind is bool or not isinstance(value, bool))
     if not ok:
-        expected = {int: "an integer", bool: "true or false", str: "a string"}[kind]
+        expected = {
+            int: "an integer",
+            float: "a number",
+            bool: "true or false",
+            str: "a string",
+        }[kind]
         raise ConfigError(f"{where}: expected {expected}, got {value!r}")
 
 
 _TOML_TYPES: dict[str, type] = {
-    **{name: str for name in ("host", "device", "log_level", "cache_dir", "data_dir")},
-    **{name: int for name in ("port", "workers", "max_message_mb", "torch_threads")},
+    **{
+        name: str
+        for name in (
+            "host",
+            "device",
+            "log_level",
+            "cache_dir",
+            "data_dir",
+            "api_key_file",
+            "tls_cert",
+            "tls_key",
+            "tls_client_ca",
+            "log_format",
+        )
+    },
+    **{
+        name: int
+        for name in (
+            "port",
+            "workers",
+            "max_message_mb",
+            "torch_threads",
+            "max_concurrent_rpcs",
+            "metrics_port",
+        )
+    },
+    "grace": float,
     **{name: bool for name, _ in _SWITCHES},
 }
 _MODEL_TYPES: dict[str, type] = {
@@ -419,7 +507,15 @@ def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
             data[key] = _models(data[key], key, base)
     if "directions" in data:
         data["directions"] = _directions(data["directions"])
-    for name in ("cache_dir", "data_dir"):
+    for name, _, _ in _LISTS:
+        if name in data:
+            keys = data[name]
+            if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                raise ConfigError(f"{name}: expected a list of strings")
+            data[name] = tuple(keys)
+    if "grace" in data:
+        data["grace"] = float(data["grace"])
+    for name in ("cache_dir", "data_dir", "api_key_file", "tls_cert", "tls_key", "tls_client_ca"):
         if name in data:
             data[name] = base / _path(data[name])
     for where, section in tables.items():
@@ -455,6 +551,26 @@ def _validate(s: Settings) -> None:
         raise ConfigError(
             f"max_message_mb: must be between 1 and {MAX_MESSAGE_MB}, got {s.max_message_mb}"
         )
+    if s.log_format not in LOG_FORMATS:
+        raise ConfigError(f"log_format: must be text or json, got {s.log_format!r}")
+    if s.max_concurrent_rpcs < 0:
+        raise ConfigError(
+            f"max_concurrent_rpcs: must be 0 (--workers) or more, got {s.max_concurrent_rpcs}"
+        )
+    if not 0 <= s.grace <= 3600:
+        raise ConfigError(f"grace: must be between 0 and 3600 seconds, got {s.grace}")
+    if s.metrics_port is not None and not 0 <= s.metrics_port <= 65535:
+        raise ConfigError(f"metrics_port: must be between 0 and 65535, got {s.metrics_port}")
+    if s.metrics_port and s.metrics_port == s.port:
+        raise ConfigError(f"metrics_port: {s.metrics_port} is --port too; choose another")
+    if (s.tls_cert is None) != (s.tls_key is None):
+        raise ConfigError("tls_cert: --tls-cert and --tls-key go together")
+    if s.tls_client_ca is not None and s.tls_cert is None:
+        raise ConfigError("tls_client_ca: mutual TLS needs --tls-cert and --tls-key too")
+    for name in ("api_keys", "read_only_api_keys"):
+        for key in getattr(s, name):
+            if not key.strip() or any(c.isspace() or not c.isprintable() for c in key):
+                raise ConfigError(f"{name}: a key is printable characters without spaces")
     for f in fields(Limits):
         value = getattr(s.limits, f.name)
         if value < 1:

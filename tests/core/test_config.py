@@ -100,6 +100,10 @@ def sample(action: argparse.Action, tmp_path: Path) -> tuple[list[str], str]:
         return [flag, "mini=/models/mini"], "mini=/models/mini"
     if action.dest == "log_level":
         return [flag, "debug"], "debug"
+    if action.dest == "log_format":
+        return [flag, "json"], "json"
+    if action.type is float:
+        return [flag, "3.5"], "3.5"
     if action.dest == "cache_dir":
         return [flag, str(tmp_path / "c")], str(tmp_path / "c")
     if action.type is int:
@@ -116,8 +120,22 @@ def test_every_flag_has_an_env_twin(tmp_path: Path) -> None:
         twin = env_twin(action)
         twins.add(twin)
         argv, env_value = sample(action, tmp_path)
-        from_flag = settings(argv)
-        from_env = settings(env={twin: env_value})
+        # TLS files come in sets: the others of the set are given both ways.
+        tls = {"tls_cert": "cert.pem", "tls_key": "key.pem"}
+        others = {} if action.dest not in (*tls, "tls_client_ca") else tls
+        from_flag = settings(
+            argv
+            + [
+                x
+                for name, v in others.items()
+                if name != action.dest
+                for x in (f"--{name.replace('_', '-')}", v)
+            ]
+        )
+        from_env = settings(
+            env={twin: env_value}
+            | {f"LATENT_{name.upper()}": v for name, v in others.items() if name != action.dest}
+        )
         assert from_flag != Settings(), f"{argv} changes nothing"
         assert from_env == from_flag, f"{twin}={env_value} is not the twin of {argv}"
     assert len(twins) == len(acts)  # no two flags share a twin
@@ -470,3 +488,36 @@ def test_word_model_flag() -> None:
     )
     assert s.word_models == (ModelSpec("tiny", "/m/tiny.txt", "glove"),)
     assert s.sentence_models == (ModelSpec("mini", "/m/mini"),)
+
+
+# -- security and operations -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--tls-cert", "c.pem"], "tls_cert: --tls-cert and --tls-key go together"),
+        (["--tls-key", "k.pem"], "tls_cert: --tls-cert and --tls-key go together"),
+        (["--tls-client-ca", "ca.pem"], "tls_client_ca: mutual TLS needs"),
+        (["--log-format", "xml"], "log_format: must be text or json"),
+        (["--max-concurrent-rpcs", "-1"], "max_concurrent_rpcs: must be 0"),
+        (["--grace", "-1"], "grace: must be between 0 and 3600"),
+        (["--metrics-port", "70000"], "metrics_port: must be between 0 and 65535"),
+        (["--metrics-port", "6000", "--port", "6000"], "metrics_port: 6000 is --port too"),
+        (["--api-key", "has space"], "api_keys: a key is printable characters"),
+    ],
+)
+def test_operations_settings_are_checked(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        settings(argv)
+
+
+def test_api_keys_from_flags_env_and_toml(tmp_path: Path) -> None:
+    assert settings(["--api-key", "a", "--api-key", "b"]).api_keys == ("a", "b")
+    assert settings(env={"LATENT_API_KEYS": "a, b,"}).api_keys == ("a", "b")
+    assert settings(env={"LATENT_READ_ONLY_API_KEYS": "r"}).read_only_api_keys == ("r",)
+    path = write(tmp_path, 'api_keys = ["t"]\ngrace = 2\napi_key_file = "keys.txt"\n')
+    s = settings(["--config", str(path)])
+    assert (s.api_keys, s.grace, s.api_key_file) == (("t",), 2.0, tmp_path / "keys.txt")
+    with pytest.raises(ConfigError, match="api_keys: expected a list of strings"):
+        settings(["--config", str(write(tmp_path, "api_keys = 3\n", "bad.toml"))])

@@ -54,20 +54,24 @@ ENV PATH=/opt/venv/bin:$PATH \
     TRANSFORMERS_OFFLINE=1 \
     LATENT_HOST=0.0.0.0 \
     LATENT_PORT=50051 \
-    LATENT_CACHE_DIR=/var/cache/latent
+    LATENT_CACHE_DIR=/var/cache/latent \
+    LATENT_DATA_DIR=/var/lib/latent
 
 RUN useradd --create-home --uid 10001 --user-group latent \
-    && mkdir -p /var/cache/latent \
-    && chown latent:latent /var/cache/latent
+    && mkdir -p /var/cache/latent /var/lib/latent \
+    && chown latent:latent /var/cache/latent /var/lib/latent
 
 COPY --from=builder /opt/venv /opt/venv
 
 USER latent
 WORKDIR /home/latent
-VOLUME ["/var/cache/latent"]
+# The index cache (rebuilt when lost) and the collections (the only copy: keep it).
+VOLUME ["/var/cache/latent", "/var/lib/latent"]
 EXPOSE 50051
 
-# Healthy only once grpc.health.v1 answers SERVING (models loaded). Loading torch and
+# SIGTERM stops latentd gracefully within --grace (default 10 s); run `docker stop -t`
+# longer than that. Healthy only once grpc.health.v1 answers SERVING (models loaded); the
+# check is plaintext: a TLS deployment overrides it (see the README). Loading torch and
 # both models takes a while on a small machine, hence the long start period.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import os, sys, grpc; from grpc_health.v1 import health_pb2 as h, health_pb2_grpc as g; port = os.environ.get('LATENT_PORT', '50051'); r = g.HealthStub(grpc.insecure_channel(f'127.0.0.1:{port}')).Check(h.HealthCheckRequest(), timeout=5); sys.exit(0 if r.status == h.HealthCheckResponse.SERVING else 1)"]

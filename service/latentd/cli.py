@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,11 +14,14 @@ from typing import TYPE_CHECKING
 
 from latentd import __version__
 from latentd.config import ConfigError, Settings, add_arguments, load_settings
+from latentd.logs import configure_logging
 
 if TYPE_CHECKING:  # the server's modules load grpc; `latentd --help` stays fast
     from latentd.api.server import RunningServer
 
 log = logging.getLogger("latentd")
+
+SIGNAL_POLL_S = 0.2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         message = " ".join(str(exc).splitlines())
         parser.exit(2, f"latentd: error: {message}\n")
-    return serve(settings)
+    status = serve(settings)
+    # Everything is stopped and flushed (collections closed, data directory released):
+    # leave without finalising the interpreter, which took seconds more with torch and
+    # transformers loaded.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def serve(settings: Settings) -> int:
@@ -47,17 +58,17 @@ def serve(settings: Settings) -> int:
     The port is taken first (a taken port fails in under a second), health answers
     NOT_SERVING while the models load, and one line "latentd VERSION serving on HOST:PORT
     ..." goes to stdout once every model answers; logs go to stderr. Returns the exit
-    status: 0 after a signal, 1 when the models or the port cannot be had."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    status: 0 after a signal, 1 when the models, the port or the data directory cannot be
+    had."""
+    configure_logging(settings.log_level, settings.log_format)
     from latentd.api.server import create_server
     from latentd.app import build_registry
+    from latentd.core.data_dir_lock import lock_data_dir
+    from latentd.core.errors import DataLoss
     from latentd.core.loaders import ModelLoadError
     from latentd.core.registry import Registry
     from latentd.malloc import start_trimmer, tune_malloc
+    from latentd.security import key_ring, log_security, reload_keys_on_sighup, tls_files
 
     stop = threading.Event()
     serving = False
@@ -82,19 +93,29 @@ def serve(settings: Settings) -> int:
     registry = Registry(loading=True)
     running: RunningServer | None = None
     try:
+        data_lock = lock_data_dir(settings.data_dir)  # held until the process exits
+        keys, tls = key_ring(settings), tls_files(settings)
+        reload_keys_on_sighup(keys)
         running = create_server(
             registry,
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
+            max_concurrent_rpcs=settings.max_concurrent_rpcs,
             max_message_bytes=settings.max_message_mb * 1024 * 1024,
             limits=settings.limits,
+            keys=keys,
+            tls=tls,
         )
+        log_security(keys, tls, settings.host)
+        if settings.metrics_port is not None:
+            metrics_port = running.start_metrics(settings.host, settings.metrics_port)
+            log.info("metrics on http://%s:%d/metrics", settings.host, metrics_port)
         log.info(
             "listening on %s:%d; loading models (health: NOT_SERVING)", settings.host, running.port
         )
         build_registry(settings, registry=registry)
-    except (ModelLoadError, OSError) as exc:
+    except (ModelLoadError, DataLoss, OSError) as exc:
         return _failed(running, f"latentd: error: {exc}")
     except Exception as exc:  # anything else a model load can raise
         log.debug("startup failed", exc_info=True)
@@ -112,10 +133,14 @@ def serve(settings: Settings) -> int:
         f"{time.perf_counter() - started:.1f}s: {models}",
         flush=True,
     )
-    stop.wait()
-    running.stop(grace=5)
-    if registry.collections is not None:
-        registry.collections.close()  # snapshots, so the next start replays little
+    # A signal may land on any thread; Python runs its handler on the main thread at the
+    # next bytecode, which a main thread blocked in an endless wait never reaches. Waking
+    # up now and then runs SIGTERM and SIGHUP handlers within a fraction of a second.
+    while not stop.wait(SIGNAL_POLL_S):
+        pass
+    running.stop(grace=settings.grace)  # the calls in flight finish or are cancelled
+    registry.close()  # snapshots; the models' threads
+    data_lock.release()
     log.info("stopped")
     return 0
 

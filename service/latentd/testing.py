@@ -52,8 +52,9 @@ def start_test_server(
 ) -> Iterator[str]:
     """Serve gensim KeyedVectors `kv` as the word space `name` (HNSW index built before the
     server starts), unless told otherwise the default sentence model, and collections
-    under `data_dir` (default: a temporary directory, removed afterwards). Yields the
-    target "127.0.0.1:PORT"."""
+    under `data_dir` (default: a temporary directory, removed afterwards), and metrics on
+    `settings.metrics_port` if set. API keys and TLS come from `settings`, as for
+    `latentd serve`. Yields the target "127.0.0.1:PORT"."""
     import tempfile
 
     from latentd.api.server import create_server
@@ -65,6 +66,7 @@ def start_test_server(
     from latentd.core.registry import Registry
     from latentd.core.sentence_model import SentenceModel
     from latentd.core.word_space import WordSpace
+    from latentd.security import key_ring, tls_files
 
     settings = settings or Settings()
     registry = Registry()
@@ -87,9 +89,14 @@ def start_test_server(
         host="127.0.0.1",
         port=0,
         workers=settings.workers,
+        max_concurrent_rpcs=settings.max_concurrent_rpcs,
         max_message_bytes=settings.max_message_mb * 1024 * 1024,
         limits=settings.limits,
+        keys=key_ring(settings),
+        tls=tls_files(settings),
     )
+    if settings.metrics_port is not None:  # give a free_port(): 0 would not be known here
+        running.start_metrics("127.0.0.1", settings.metrics_port)
     try:
         yield f"127.0.0.1:{running.port}"
     finally:

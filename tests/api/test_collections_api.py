@@ -176,6 +176,28 @@ def test_a_bad_document_is_named_by_position_and_nothing_is_written(
     assert count.count == 0
 
 
+@pytest.mark.parametrize("number", [float("nan"), float("inf")])
+@pytest.mark.parametrize("container", ["list", "struct"])
+def test_a_non_finite_number_inside_metadata_is_invalid_argument(
+    stub: pb_grpc.CollectionsStub, vectors: str, number: float, container: str
+) -> None:
+    # Found by the fuzz: JSON has no NaN, and reading such metadata was INTERNAL.
+    inner = struct_pb2.Value(number_value=number)
+    value = (
+        struct_pb2.Value(list_value=struct_pb2.ListValue(values=[inner]))
+        if container == "list"
+        else struct_pb2.Value(struct_value=struct_pb2.Struct(fields={"x": inner}))
+    )
+    document = pb.Document(id="a", vector=vec(5, 5, 5), metadata={"fields": {"odd": value}})
+    err = error_of(stub.Upsert, pb.UpsertRequest(collection=vectors, documents=[document]))
+    assert err.code() == Code.INVALID_ARGUMENT
+    assert err.details() == (
+        "documents[0].metadata.odd: numbers must be finite, in lists and structs too"
+    )
+    unchanged = stub.Get(pb.GetRequest(collection=vectors, ids=["a"], with_vector=True))
+    assert list(unchanged.documents[0].vector.values) == [1.0, 0.0, 0.0]
+
+
 def test_struct_metadata_round_trip(stub: pb_grpc.CollectionsStub, vectors: str) -> None:
     reply = stub.Get(pb.GetRequest(collection=vectors, ids=["a", "zz", "c"]), timeout=TIMEOUT)
     assert [d.id for d in reply.documents] == ["a", "c"]
@@ -248,6 +270,21 @@ def test_search_filter_and_threshold(stub: pb_grpc.CollectionsStub, vectors: str
         score_threshold=0.5,
     )
     assert [h.id for h in stub.Search(request, timeout=TIMEOUT).hits] == ["a", "d"]
+
+
+def test_a_nan_score_threshold_is_invalid_argument(
+    stub: pb_grpc.CollectionsStub, vectors: str
+) -> None:
+    # Found by probing after the fuzz: NaN compared false with every score, and Search
+    # answered OK with no hits.
+    request = pb.SearchRequest(
+        collection=vectors,
+        query=pb.SearchQuery(vector=vec(1, 0, 0)),
+        score_threshold=float("nan"),
+    )
+    err = error_of(stub.Search, request)
+    assert err.code() == Code.INVALID_ARGUMENT
+    assert err.details() == "score_threshold: must be a number, got NaN"
 
 
 def test_batch_search_one_result_per_query(stub: pb_grpc.CollectionsStub, vectors: str) -> None:

@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import grpc
 import numpy as np
 import pytest
+from grpc_health.v1 import health_pb2
 
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
+from latentd.testing import health_status
 
 Code = grpc.StatusCode
 
@@ -112,3 +114,36 @@ def test_key_with_spaces_points_to_text(channel: grpc.Channel) -> None:
         stub.Nearest(pb.NearestRequest(query=[pb.Term(key="king queen")]), timeout=30)
     assert err.value.code() == Code.NOT_FOUND
     assert "send it as text" in err.value.details()
+
+
+def deep_filter_count(depth: int) -> bytes:
+    """A CountRequest whose filter nests `depth` levels (built in place: a constructor
+    would parse it and refuse it on this side)."""
+    request = pb.CountRequest(collection="anything")
+    inner = request.filter
+    for _ in range(depth):
+        inner = inner.all.add()
+    inner.condition.key = "n"
+    inner.condition.exists = True
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("method", "payload", "problem"),
+    [
+        # Found by the fuzz: grpc answers a request that fails to parse with INTERNAL.
+        ("/latent.v1.Collections/Count", deep_filter_count(150), "MaxDepth"),
+        ("/latent.v1.Collections/GetCollection", b"\x0a\x02\xff\xfe", "bad UTF-8"),
+        ("/latent.v1.Arithmetic/Nearest", b"\xff\xff\xff", "corrupt"),
+    ],
+)
+def test_a_request_that_does_not_parse_is_invalid_argument(
+    channel: grpc.Channel, server_target: str, method: str, payload: bytes, problem: str
+) -> None:
+    call = channel.unary_unary(method)  # bytes in, bytes out: sent as they are
+    with pytest.raises(grpc.RpcError) as err:
+        call(payload, timeout=30)
+    assert err.value.code() == Code.INVALID_ARGUMENT
+    assert err.value.details().startswith("request: cannot be parsed")
+    assert problem in err.value.details() and "100 levels" in err.value.details()
+    assert health_status(server_target) == health_pb2.HealthCheckResponse.SERVING

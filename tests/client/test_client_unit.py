@@ -129,7 +129,10 @@ class _FakeRpcError(grpc.RpcError):
         (grpc.StatusCode.RESOURCE_EXHAUSTED, latent.ResourceExhausted),
         (grpc.StatusCode.DEADLINE_EXCEEDED, latent.DeadlineExceeded),
         (grpc.StatusCode.INTERNAL, latent.Internal),
-        (grpc.StatusCode.PERMISSION_DENIED, latent.LatentError),
+        (grpc.StatusCode.UNAUTHENTICATED, latent.Unauthenticated),
+        (grpc.StatusCode.PERMISSION_DENIED, latent.PermissionDenied),
+        (grpc.StatusCode.DATA_LOSS, latent.DataLoss),
+        (grpc.StatusCode.ABORTED, latent.LatentError),
     ],
 )
 def test_error_mapping(code: grpc.StatusCode, cls: type[latent.LatentError]) -> None:

@@ -63,7 +63,7 @@ def test_async_client_is_fresh(generator: ModuleType) -> None:
     ("old", "new", "error"),
     [
         # A blocking call the generator no longer recognises must not pass silently.
-        ("return rpc(", "return rpc_(", "no call of rpc"),
+        ("_calls.unary(", "_calls.unary_(", "no call of _calls.unary"),
         ("grpc.insecure_channel(", "grpc.insecure_channel_(", "no use of grpc.insecure_channel"),
         ("def __exit__(", "def exit_(", "no __exit__"),
         ("\nclass Client(", "\nHELPER = 1\n\n\nclass Client(", "holds only imports"),

@@ -133,6 +133,34 @@ def test_weighted_nearest_is_weighted_mean_of_unit_vectors(space: WordSpace) -> 
     assert [n.key for n in result.neighbors] == [space.keys[i] for i in np.argsort(-scores)[:5]]
 
 
+@pytest.mark.parametrize("scale", [3e38, 1e20, 1e-30, 1e-45])
+def test_a_vector_of_extreme_finite_values_has_its_direction(
+    space: WordSpace, scale: float
+) -> None:
+    # Found by probing after the fuzz: the norm was taken in float32, so 1e20 (squares
+    # overflow) or 1e-30 (squares underflow) gave "the terms cancel out" or a zero vector.
+    direction = space.unit[space.key_to_index["cat"]]
+    extreme = (np.sign(direction) * np.float32(scale)).astype(np.float32)
+    plain = np.sign(direction).astype(np.float32)
+    [got] = A.nearest(space, [[Term(vector=extreme)]], LIMITS, k=5, options=EXACT)
+    [want] = A.nearest(space, [[Term(vector=plain)]], LIMITS, k=5, options=EXACT)
+    assert [n.key for n in got.neighbors] == [n.key for n in want.neighbors]
+    [[score]] = comparison.similarity(
+        space, [Term(vector=extreme)], [Term(vector=plain)], LIMITS
+    ).scores
+    assert score == pytest.approx(1.0, abs=1e-6)
+
+
+def test_weights_near_the_float32_limit_weigh_as_their_ratio(space: WordSpace) -> None:
+    # Found by probing after the fuzz: two weights of 3e38 made the weighted sum infinite,
+    # and Nearest answered OK with no neighbours.
+    huge = [Term(key="cat", weight=3e38), Term(key="king", weight=3e38)]
+    [got] = A.nearest(space, [huge], LIMITS, k=5, options=EXACT)
+    [want] = A.nearest(space, [keys(["cat", "king"])], LIMITS, k=5, options=EXACT)
+    assert [n.key for n in got.neighbors] == [n.key for n in want.neighbors]
+    assert [n.score for n in got.neighbors] == pytest.approx([n.score for n in want.neighbors])
+
+
 def test_key_exact_first_then_lowercase(space: WordSpace) -> None:
     assert space.lookup("Paris").key == "Paris"  # exact key wins
     assert space.lookup("KING").key == "king"  # lowercase fallback

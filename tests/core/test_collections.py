@@ -536,3 +536,27 @@ def test_a_collections_model_must_be_a_sentence_model(tmp_path: Path) -> None:
     manager = Collections(tmp_path / "data", lambda name: words)
     with pytest.raises(FailedPrecondition, match="a collection's model is a sentence model"):
         manager.create("c", model="words")
+
+
+def test_a_create_or_delete_cut_short_by_a_crash_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A collection is made under a dot-name and renamed into place, and deleted by a
+    rename to a dot-name: what a crash leaves of either is cleared at the next start,
+    and the start goes on."""
+    data = tmp_path / "data"
+    manager = Collections(data, no_models)
+    manager.open_all()
+    manager.create("kept", dimension=DIM)
+    manager.close()
+    half_made = data / ".creating-new-123"
+    half_made.mkdir()
+    (half_made / "documents.sqlite3").write_bytes(b"")  # no settings yet
+    half_deleted = data / ".deleted-old-456"
+    half_deleted.mkdir()
+    (half_deleted / "documents.sqlite3").write_bytes(b"SQLite format 3\x00")
+    manager = Collections(data, no_models)
+    manager.open_all()
+    assert [c.settings.name for c in manager.list()] == ["kept"]
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == ["kept"]
+    manager.create("new", dimension=DIM)
+    assert not [p for p in data.iterdir() if p.name.startswith(".creating-")]
+    manager.close()

@@ -225,3 +225,65 @@ def test_callers_answered_and_callers_queued_meanwhile_share_the_next_round(
     batcher.close()
     assert encoder.passes[0] == ["a1"]
     assert sorted(encoder.passes[1]) == ["a2", "b", "c", "d"]
+
+
+def test_a_caller_that_goes_while_it_waits_leaves_at_once(
+    batcher: EncodeBatcher, encoder: HeldEncoder
+) -> None:
+    """Its deadline passes while the model is busy with another job: it is answered
+    within a poll, not when the model gets to it, and its inputs leave the queue."""
+    gone = threading.Event()
+
+    def stop() -> None:
+        if gone.is_set():
+            raise DeadlineExceeded("the deadline passed")
+
+    encoder.hold()
+    with ThreadPoolExecutor(2) as pool:
+        running = submit(pool, batcher, ["first"])
+        assert encoder.entered.wait(10)
+        waiting = submit(pool, batcher, ["late", "later"], stop)
+        wait_until_queued(batcher, 2)
+        gone.set()
+        with pytest.raises(DeadlineExceeded):
+            waiting.result(2)  # while the model is still held
+        assert batcher._waiting == 0 and [j.texts for j in batcher._jobs] == [["first"]]
+        encoder.release()
+        running.result(10)
+    assert encoder.passes == [["first"]]
+    assert "late" not in encoder.counted
+
+
+def test_a_caller_that_goes_during_its_round_gets_no_more_forward_passes(
+    encoder: HeldEncoder,
+) -> None:
+    """max_size 2: a round of 8 inputs is 4 forward passes; the caller goes during the
+    first, and the other three are not run."""
+    batcher = EncodeBatcher("fake", encoder, BatchParams(max_size=2, max_wait_ms=0), 1000)
+    gone = threading.Event()
+
+    def stop() -> None:
+        if gone.is_set():
+            raise Cancelled("the caller cancelled")
+
+    texts = [f"t{i}" for i in range(8)]
+    encoder.hold()
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(batcher.encode, texts, "", keep, stop)
+        assert encoder.entered.wait(10)  # the first pass of its round is running
+        gone.set()
+        encoder.release()
+        with pytest.raises(Cancelled):
+            job.result(10)
+    assert wait_for_idle(batcher)
+    batcher.close()
+    assert len(encoder.passes) == 1 and len(encoder.passes[0]) == 2
+
+
+def wait_for_idle(batcher: EncodeBatcher) -> bool:
+    deadline = time.monotonic() + 10
+    while not batcher.idle():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True

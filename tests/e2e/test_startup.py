@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from test_latentd_command import clean_env, run
 
 from latent.v1 import latent_pb2, latent_pb2_grpc
-from latentd.testing import free_port, latentd_command
+from latentd.testing import free_port, latentd_command, read_serving_line, stop_process
 
 # Log lines that only appear once a model has been loaded.
 LOADED = ("words x", "dims on")
@@ -130,3 +130,72 @@ def test_loading_server_says_not_serving_then_serving(tmp_path: Path, word_file:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def serve_tiny(word_file: Path, data_dir: Path, tmp_path: Path) -> list[str]:
+    return [
+        "serve",
+        "--no-default-models",
+        "--no-index",
+        "--port",
+        "0",
+        "--word-model",
+        f"small={word_file}",
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
+def test_a_data_directory_that_cannot_be_written_fails_with_one_line(
+    tmp_path: Path, word_file: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    data_dir = blocker / "data"
+    done = run(serve_tiny(word_file, data_dir, tmp_path), tmp_path, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines == [
+        f"latentd: error: data directory {data_dir} is not writable (Not a directory); "
+        "choose another with --data-dir (env LATENT_DATA_DIR), or let latentd write there"
+    ], done.stderr
+    assert not any(marker in done.stderr for marker in LOADED)
+
+
+def test_a_data_directory_in_use_by_another_latentd_fails_with_one_line(
+    tmp_path: Path, word_file: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    first = subprocess.Popen(
+        [*latentd_command(), *serve_tiny(word_file, data_dir, tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(tmp_path),
+    )
+    try:
+        read_serving_line(first, timeout=60)
+        done = run(serve_tiny(word_file, data_dir, tmp_path), tmp_path, timeout=60)
+        assert first.poll() is None  # the first one serves on
+    finally:
+        assert stop_process(first) == 0
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"latentd: error: data directory {data_dir} is in use by ")
+    assert f"another latentd (pid {first.pid})" in lines[0] and "--data-dir" in lines[0]
+    assert "Traceback" not in done.stderr
+    # Once the first has stopped, the directory can be had.
+    second = subprocess.Popen(
+        [*latentd_command(), *serve_tiny(word_file, data_dir, tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(tmp_path),
+    )
+    try:
+        read_serving_line(second, timeout=60)
+    finally:
+        assert stop_process(second) == 0

@@ -1,17 +1,21 @@
 """What ``Client`` and the generated ``AsyncClient`` share: the stubs over a channel,
-the default deadline and ``wait_for_ready``. Everything that differs between blocking
-and asyncio calls lives in ``client.py`` (and, generated from it, ``async_client.py``).
+the default deadline and ``wait_for_ready``, the request id to send and the last call's
+:class:`CallInfo`. Everything that differs between blocking and asyncio calls lives in
+``client.py`` (and, generated from it, ``async_client.py``) and ``_calls.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 import grpc
 import grpc.aio
 
-from latent.types import Document, ScrollResult
+from latent._calls import MAX_REQUEST_ID_CHARS, REQUEST_ID
+from latent.types import CallInfo, Document, ScrollResult
 from latent.v1 import latent_pb2_grpc as pb_grpc
 
 ChannelT = TypeVar("ChannelT", grpc.Channel, grpc.aio.Channel)
@@ -37,6 +41,46 @@ class ClientBase(Generic[ChannelT]):
         self._arithmetic = pb_grpc.ArithmeticStub(channel)
         self._collections = pb_grpc.CollectionsStub(channel)
         self._directions = pb_grpc.DirectionsStub(channel)
+        # Per thread and asyncio task, so that concurrent callers each see their own.
+        self._last_call: ContextVar[CallInfo | None] = ContextVar("last_call", default=None)
+        self._request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+    @property
+    def last_call(self) -> CallInfo | None:
+        """What the server said about the last call this thread (or asyncio task) made
+        with this client: request id and timing (:class:`latent.CallInfo`); None before
+        the first. A task started with ``asyncio.create_task`` or ``gather`` has its
+        own: read it inside that task."""
+        return self._last_call.get()
+
+    @contextmanager
+    def request_id(self, value: str) -> Iterator[None]:
+        """Calls made in this block (by this thread or asyncio task) send ``value`` as
+        their ``x-request-id``, so the server's log lines carry it. ValueError unless it
+        is 1 to 128 visible ASCII characters (the server would replace it).
+
+        >>> with client.request_id("checkout-42"):
+        ...     client.encode("hello")
+        """
+        if not 0 < len(value) <= MAX_REQUEST_ID_CHARS or not all("!" <= c <= "~" for c in value):
+            raise ValueError(
+                f"request_id: must be 1 to {MAX_REQUEST_ID_CHARS} visible ASCII characters "
+                f"(no spaces), got {value[:40]!r}{'...' if len(value) > 40 else ''}"
+            )
+        token = self._request_id.set(value)
+        try:
+            yield
+        finally:
+            self._request_id.reset(token)
+
+    def _call_metadata(
+        self, metadata: Sequence[tuple[str, str]]
+    ) -> Sequence[tuple[str, str]] | None:
+        """The metadata a call sends: `metadata`, and the request id when one is set."""
+        request_id = self._request_id.get()
+        if request_id is not None:
+            metadata = (*metadata, (REQUEST_ID, request_id))
+        return tuple(metadata) or None
 
     def _deadline(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout

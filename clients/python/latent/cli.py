@@ -42,9 +42,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT
+from latent._cli_security import add_security_options, client_options, connection_hint, in_flags
 from latent._records import FORMATS, Fields, RecordError, read_documents, scalar
 from latent.errors import DeadlineExceeded, LatentError, NotFound, ServerUnreachable, Unavailable
 from latent.types import (
+    CallInfo,
     CollectionInfo,
     DirectionMethod,
     Neighbor,
@@ -192,11 +194,18 @@ def _build_parser() -> _Parser:
         default=argparse.SUPPRESS,
         help=f"deadline of the call, a positive number of seconds (default {DEFAULT_TIMEOUT:g})",
     )
+    add_security_options(conn)
     conn.add_argument(
         "--json",
         action="store_true",
         default=argparse.SUPPRESS,
         help="print machine-readable JSON on stdout",
+    )
+    conn.add_argument(
+        "--timing",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the request id and the server's timing of the (last) call on stderr",
     )
 
     space = _Parser(add_help=False)
@@ -1581,7 +1590,10 @@ def _error_line(
     if isinstance(error, Unavailable) and message.startswith(_LOADING):
         return f"latentd at {target} is starting (loading models); try again in a few seconds"
     if isinstance(error, ServerUnreachable):
-        return f"cannot reach latentd at {target} (is it running? set --target or {TARGET_ENV})"
+        return (
+            f"cannot reach latentd at {target} (is it running? set --target or {TARGET_ENV})"
+            + connection_hint(message)
+        )
     if isinstance(error, DeadlineExceeded):
         return (
             f"no answer from latentd at {target} within {timeout:g}s "
@@ -1602,6 +1614,18 @@ def _error_line(
     return f"{label}: {message}"
 
 
+def _timing_line(info: CallInfo) -> str:
+    parts = [f"request_id {info.request_id}"]
+    for name, ms in (
+        ("total", info.total_ms),
+        ("queue", info.queue_ms),
+        ("inference", info.inference_ms),
+    ):
+        if ms is not None:
+            parts.append(f"{name} {ms:.1f} ms")
+    return ", ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed). Bad arguments
     raise SystemExit(2) after the subcommand's usage line and one error line."""
@@ -1615,6 +1639,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.target = getattr(args, "target", None) or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
     args.timeout = getattr(args, "timeout", DEFAULT_TIMEOUT)
     args.json = getattr(args, "json", False)
+    args.timing = getattr(args, "timing", False)
     try:
         _prepare(args)
     except UsageError as error:
@@ -1624,14 +1649,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from latent.client import Client  # grpc and numpy only once the arguments are good
 
     try:
-        with Client(args.target, timeout=args.timeout) as client:
-            _COMMANDS[args.command](client, args)
+        with Client(args.target, timeout=args.timeout, **client_options(args)) as client:
+            try:
+                _COMMANDS[args.command](client, args)
+            finally:
+                if args.timing and client.last_call is not None:
+                    print(f"{PROG}: {_timing_line(client.last_call)}", file=sys.stderr)
     except LatentError as error:
         line = _error_line(error, args.target, args.timeout, _sent_keys(args), args.command)
         print(f"{PROG}: {line}", file=sys.stderr)
         return EXIT_FAILED
     except (UsageError, ValueError) as error:  # the client refused an argument
-        command.error(str(error))
+        command.error(in_flags(str(error)))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -27,6 +27,7 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
+from latent import _calls
 from latent import _convert as cv
 from latent._base import ClientBase, DocumentScroll
 from latent._channel import DEFAULT_TARGET, DEFAULT_TIMEOUT, channel_options
@@ -38,6 +39,7 @@ from latent._convert import (
     TermLike,
     TermsLike,
 )
+from latent._security import PemLike, api_key_metadata, channel_credentials
 from latent.errors import LatentError, from_rpc_error
 from latent.types import (
     AnalogyMethod,
@@ -84,6 +86,12 @@ class Client(ClientBase[grpc.Channel]):
     ``timeout`` is the default deadline of every call in seconds (None: no deadline); each
     method also takes ``timeout=`` to override it. Use as a context manager or call
     :meth:`close`.
+
+    ``api_key`` (None: the environment's ``LATENT_API_KEY``) is sent with every call as
+    ``authorization: Bearer <key>``. ``tls=True``, or any of ``root_certificates``
+    (None: the system's roots), ``client_cert`` and ``client_key`` (mutual TLS), makes a
+    TLS channel; each takes PEM bytes or the path of a PEM file. ``credentials`` gives
+    grpc channel credentials of your own instead.
     """
 
     def __init__(
@@ -94,14 +102,24 @@ class Client(ClientBase[grpc.Channel]):
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
         wait_for_ready: bool = False,
+        api_key: str | None = None,
+        tls: bool = False,
+        root_certificates: PemLike | None = None,
+        client_cert: PemLike | None = None,
+        client_key: PemLike | None = None,
     ) -> None:
         opts = channel_options(options)
+        metadata = api_key_metadata(api_key)  # checked before a channel is made
+        credentials = channel_credentials(
+            credentials, tls, root_certificates, client_cert, client_key
+        )
         channel = (
             grpc.secure_channel(target, credentials, options=opts)
             if credentials is not None
             else grpc.insecure_channel(target, options=opts)
         )
         super().__init__(target, timeout, wait_for_ready, channel)
+        self._metadata = metadata  # holds the key: never in repr
 
     def close(self) -> None:
         """Close the channel; calls in flight are cancelled."""
@@ -120,11 +138,18 @@ class Client(ClientBase[grpc.Channel]):
 
     def _call(self, rpc: Callable[..., Any], request: Any, timeout: float | None) -> Any:
         try:
-            return rpc(
-                request, timeout=self._deadline(timeout), wait_for_ready=self._wait_for_ready
+            response, info = _calls.unary(
+                rpc,
+                request,
+                timeout=self._deadline(timeout),
+                metadata=self._call_metadata(self._metadata),
+                wait_for_ready=self._wait_for_ready,
             )
         except grpc.RpcError as error:
+            self._last_call.set(_calls.failed_call_info(error))
             raise from_rpc_error(error) from error
+        self._last_call.set(info)
+        return response
 
     # RPC methods: a request from ``cv.*_request``, ``self._call``, a result from ``cv``.
 

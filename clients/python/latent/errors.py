@@ -85,6 +85,20 @@ class Internal(LatentError):
     """An unexpected server-side failure (INTERNAL)."""
 
 
+class Unauthenticated(LatentError):
+    """No API key was sent, or the server does not accept it (UNAUTHENTICATED): pass
+    ``api_key=`` or set LATENT_API_KEY."""
+
+
+class PermissionDenied(LatentError):
+    """The API key may not call this method, e.g. a read-only key on a write
+    (PERMISSION_DENIED)."""
+
+
+class DataLoss(LatentError):
+    """A file the server keeps is damaged (DATA_LOSS); its operator must restore it."""
+
+
 # Keyed by StatusCode.name so that this module needs no grpc import.
 _BY_CODE: dict[str, type[LatentError]] = {
     "NOT_FOUND": NotFound,
@@ -95,6 +109,9 @@ _BY_CODE: dict[str, type[LatentError]] = {
     "RESOURCE_EXHAUSTED": ResourceExhausted,
     "DEADLINE_EXCEEDED": DeadlineExceeded,
     "INTERNAL": Internal,
+    "UNAUTHENTICATED": Unauthenticated,
+    "PERMISSION_DENIED": PermissionDenied,
+    "DATA_LOSS": DataLoss,
 }
 
 

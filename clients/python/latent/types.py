@@ -10,6 +10,7 @@ dataclass is named after its message (``ModelInfo``, ``Neighbor``, ``ResolvedTer
 The Directions service's Define and Associate, whose names say little alone, return
 ``DirectionFit`` and ``AssociationResult``. ``Text`` is the client's own shorthand for
 ``Term(text=...)``; ``Pairs`` and ``Poles`` are its forms of a direction's definition.
+``CallInfo`` holds what a call's trailing metadata says (request id, server timing).
 
 Kept free of grpc and numpy imports so that ``import latent`` stays fast; numpy appears
 only in annotations.
@@ -450,3 +451,22 @@ class Component:
     vector: FloatArray
     explained_variance: float
     terms: list[Projection]
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """What the server said about one call, in its trailing metadata
+    (``Client.last_call``). None where the server sent nothing: an older server, or a
+    call that never reached it.
+
+    ``request_id`` is the call's id in the server's log (the one the caller sent with
+    ``Client.request_id()``, or one the server made); ``total_ms`` the server's time from
+    the call's arrival to its answer; ``queue_ms`` and ``inference_ms``, for calls that
+    ran a sentence model (Encode, Upsert of texts, text terms), the time its inputs
+    waited for the model and the time the model took.
+    """
+
+    request_id: str | None = None
+    total_ms: float | None = None
+    queue_ms: float | None = None
+    inference_ms: float | None = None

@@ -7,9 +7,11 @@ layout survive), then formatted with ruff:
 * the module docstring, and the class docstring, are the ones below;
 * ``class Client`` -> ``class AsyncClient``, and ``"Client"`` in ``__all__`` likewise;
 * ``grpc.Channel``, ``grpc.insecure_channel``, ``grpc.secure_channel`` -> their
-  ``grpc.aio`` counterparts (and ``import grpc.aio`` next to ``import grpc``);
+  ``grpc.aio`` counterparts (and ``import grpc.aio`` next to ``import grpc``), and
+  ``_calls.unary`` (the stub call in ``_call``: ``with_call``, for the trailing
+  metadata) -> ``_calls.unary_async`` (grpc.aio calls have no ``with_call``);
 * ``__enter__``/``__exit__`` -> ``async def __aenter__``/``__aexit__``;
-* the calls in ``AWAITED`` (the stub call in ``_call``, ``self._channel.close()``) are
+* the calls in ``AWAITED`` (``_calls.unary`` in ``_call``, ``self._channel.close()``) are
   awaited; a method that awaits something becomes ``async def``, and every call of it
   on ``self`` is awaited in turn, until nothing changes (so ``self._call(...)`` in each
   RPC method, and ``self.encode_detailed(...)`` in ``encode``).
@@ -64,10 +66,11 @@ ATTRIBUTES = {
     "grpc.Channel": "grpc.aio.Channel",
     "grpc.insecure_channel": "grpc.aio.insecure_channel",
     "grpc.secure_channel": "grpc.aio.secure_channel",
+    "_calls.unary": "_calls.unary_async",
 }
 RENAMED_METHODS = {"__enter__": "__aenter__", "__exit__": "__aexit__"}
 # Calls, written as in client.py, that return an awaitable under grpc.aio.
-AWAITED = ("rpc", "self._channel.close")
+AWAITED = ("_calls.unary", "self._channel.close")
 
 
 class GenerateError(Exception):

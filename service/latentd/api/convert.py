@@ -30,7 +30,7 @@ from latentd.core.documents import (
     SearchHits,
     SearchQuery,
 )
-from latentd.core.errors import invalid
+from latentd.core.errors import SHOWN_CHARS, invalid, shown
 from latentd.core.registry import Registry
 from latentd.core.types import (
     AnalogyMethod,
@@ -459,7 +459,7 @@ def doesnt_match_response(space: str, result: DoesntMatchResult) -> pb.DoesntMat
 _SCALAR_KINDS = frozenset(("string_value", "number_value", "bool_value"))
 
 
-def metadata(message: struct_pb2.Struct) -> dict[str, Any]:
+def metadata(message: struct_pb2.Struct, field: str) -> dict[str, Any]:
     """A Struct as a dict. Struct numbers are doubles: 2020 arrives as 2020.0. Scalars are
     read directly (MessageToDict costs twice as much, per document of an Upsert)."""
     out: dict[str, Any] = {}
@@ -467,8 +467,14 @@ def metadata(message: struct_pb2.Struct) -> dict[str, Any]:
         kind = value.WhichOneof("kind")
         if kind in _SCALAR_KINDS:
             out[key] = getattr(value, kind)
-        else:
+            continue
+        try:
             out[key] = json_format.MessageToDict(value)
+        except ValueError:  # a NaN or an infinity in a list or struct: JSON has neither
+            name = key if len(key) <= SHOWN_CHARS else shown(key)
+            raise invalid(
+                f"{field}.{name}", "numbers must be finite, in lists and structs too"
+            ) from None
     return out
 
 
@@ -485,7 +491,7 @@ def document(message: pb.Document, field: str) -> Document:
         vector=vector_array(message.vector, f"{field}.vector")
         if message.HasField("vector")
         else None,
-        metadata=metadata(message.metadata),
+        metadata=metadata(message.metadata, f"{field}.metadata"),
     )
 
 

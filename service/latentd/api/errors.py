@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from latentd.core.cancellation import stop_when
 from latentd.core.errors import (
     AlreadyExists,
     Cancelled,
+    DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
     InvalidArgument,
@@ -19,6 +22,8 @@ from latentd.core.errors import (
     NotFound,
     NotReady,
     Overloaded,
+    PermissionDenied,
+    Unauthenticated,
 )
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,9 @@ STATUS_OF: dict[type[LatentError], grpc.StatusCode] = {
     Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Cancelled: grpc.StatusCode.CANCELLED,
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    DataLoss: grpc.StatusCode.DATA_LOSS,
 }
 
 # A status message travels in a trailer; clients refuse trailers over 16 KiB by default
@@ -54,6 +62,29 @@ def bounded(message: str) -> str:
     if len(message) <= MAX_MESSAGE_CHARS:
         return message
     return message[: MAX_MESSAGE_CHARS - 40] + f"… ({len(message)} characters in all)"
+
+
+def abort(context: grpc.ServicerContext, error: LatentError) -> NoReturn:
+    """End the call with the error's status and its bounded message."""
+    context.abort(status_of(error), bounded(str(error)))
+
+
+def refused(handler: grpc.RpcMethodHandler, error: LatentError) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as `handler` that answers every call with `error`,
+    without deserialising the request (a refused caller costs no parsing)."""
+
+    def refuse(request: Any, context: grpc.ServicerContext) -> Any:
+        abort(context, error)
+
+    kinds = (
+        (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
+        (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
+        (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
+    )
+    for behavior, make in kinds:
+        if behavior is not None:
+            return make(refuse)
+    return grpc.stream_stream_rpc_method_handler(refuse)
 
 
 def caller_gone(context: grpc.ServicerContext) -> None:
@@ -81,20 +112,51 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             return handler  # health and reflection answer as they do
         return grpc.unary_unary_rpc_method_handler(
             mapped_errors(handler.unary_unary, method.rsplit("/", 1)[-1]),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A request whose bytes did not parse. grpc answers a deserializer's exception with
+    INTERNAL; passed on as this value, it is refused as INVALID_ARGUMENT instead."""
+
+    what: str  # "latent.v1.CountRequest: Exceeded upb_DecodeOptions_MaxDepth"
+
+
+def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    parse = deserializer
+
+    def parsed(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            # upb: "Error parsing message with type 'latent.v1.X': Wire format was corrupt"
+            return Unparsable(
+                str(exc).removeprefix("Error parsing message with type ").replace("'", "")
+            )
+
+    return parsed
 
 
 def mapped_errors(
     behavior: Callable[[Any, grpc.ServicerContext], Any], name: str
 ) -> Callable[[Any, grpc.ServicerContext], Any]:
     def mapped(request: Any, context: grpc.ServicerContext) -> Any:
+        if isinstance(request, Unparsable):
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request: cannot be parsed ({bounded(request.what)}); messages nest at "
+                "most 100 levels deep and strings must be UTF-8",
+            )
         try:
             with stop_when(lambda: caller_gone(context)):
                 return behavior(request, context)
         except LatentError as error:
-            context.abort(status_of(error), bounded(str(error)))
+            abort(context, error)
         except MemoryError:
             log.exception("%s ran out of memory", name)
             context.abort(

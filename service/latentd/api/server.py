@@ -7,6 +7,7 @@ so clients and orchestrators can tell a starting server from a missing one."""
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 from concurrent import futures
 from dataclasses import dataclass
@@ -17,7 +18,11 @@ from grpc_reflection.v1alpha import reflection
 
 from latent.v1 import latent_pb2 as pb
 from latent.v1 import latent_pb2_grpc as pb_grpc
+from latentd.api.admission import AdmissionInterceptor, pool_size
+from latentd.api.auth import AuthInterceptor, KeyRing
 from latentd.api.errors import ErrorInterceptor
+from latentd.api.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint
+from latentd.api.observing import ObservingInterceptor
 from latentd.api.servicers import (
     ArithmeticServicer,
     CollectionsServicer,
@@ -25,6 +30,7 @@ from latentd.api.servicers import (
     EmbeddingsServicer,
     ModelsServicer,
 )
+from latentd.api.tls import TlsFiles, server_credentials
 from latentd.core.limits import Limits
 from latentd.core.registry import Registry
 
@@ -32,6 +38,12 @@ SERVICE_NAMES = tuple(
     pb.DESCRIPTOR.services_by_name[name].full_name
     for name in ("Models", "Embeddings", "Arithmetic", "Collections", "Directions")
 )
+
+
+log = logging.getLogger(__name__)
+
+# After the grace, how long the stop waits for cancelled calls to reach a checkpoint.
+STOP_WAIT_S = 5.0
 
 
 class PortUnavailable(OSError):
@@ -43,6 +55,14 @@ class RunningServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    admission: AdmissionInterceptor
+    metrics: ServerMetrics
+    metrics_endpoint: MetricsEndpoint | None = None
+
+    def start_metrics(self, host: str, port: int) -> int:
+        """Serve Prometheus metrics over HTTP on host:port (0: any free port); the port."""
+        self.metrics_endpoint = start_metrics_endpoint(self.metrics, host, port)
+        return self.metrics_endpoint.port
 
     def set_serving(self, serving: bool) -> None:
         status = (
@@ -54,9 +74,22 @@ class RunningServer:
             self.health.set(name, status)
 
     def stop(self, grace: float | None) -> None:
-        # Health first, so that balancers stop sending before the port closes.
+        """Health NOT_SERVING and new calls UNAVAILABLE at once (the port stays open, so
+        balancers see it); the calls in progress get `grace` seconds (None: none), then
+        gRPC cancels the rest, whose work stops at its next checkpoint."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        self.admission.close()
+        if grace:
+            self.admission.wait_idle(grace)
+        self.server.stop(None).wait()
+        if not self.admission.wait_idle(STOP_WAIT_S):
+            log.warning(
+                "%d calls still running %.0fs after they were cancelled",
+                self.admission.in_progress,
+                STOP_WAIT_S,
+            )
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.stop()
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -104,17 +137,32 @@ def create_server(
     host: str = "127.0.0.1",
     port: int = 0,
     workers: int = 64,
+    max_concurrent_rpcs: int = 0,
     max_message_bytes: int = 64 * 1024 * 1024,
     limits: Limits | None = None,
+    keys: KeyRing | None = None,
+    tls: TlsFiles | None = None,
 ) -> RunningServer:
     """A started server on host:port (port 0: a free one). Health reports SERVING once
     the registry is ready (at once for a registry that is not loading); until then
-    NOT_SERVING, and call `set_serving(True)` when it is."""
+    NOT_SERVING, and call `set_serving(True)` when it is. At most `max_concurrent_rpcs`
+    latent.v1 calls run at once (0: `workers`; api/admission.py). `keys`: calls need an
+    API key (api/auth.py); `tls`: TLS, mutual with a client CA (api/tls.py)."""
     check_port_free(host, port)
+    credentials = server_credentials(tls) if tls is not None else None  # checks the files
     limits = limits or Limits()
+    admission = AdmissionInterceptor(max_concurrent_rpcs or workers)
+    metrics = ServerMetrics(registry)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
-        interceptors=[ErrorInterceptor()],
+        futures.ThreadPoolExecutor(
+            max_workers=pool_size(workers, admission.limit), thread_name_prefix="rpc"
+        ),
+        interceptors=[
+            ObservingInterceptor(metrics),
+            *([AuthInterceptor(keys)] if keys is not None and keys.enabled else []),
+            admission,
+            ErrorInterceptor(),
+        ],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -138,12 +186,15 @@ def create_server(
     )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if credentials is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError:  # lost a race for the port after the check
         bound = 0
     if bound == 0:
         raise PortUnavailable(_port_problem(host, port, OSError(errno.EADDRINUSE, "in use")))
-    running = RunningServer(server, bound, health_servicer)
+    running = RunningServer(server, bound, health_servicer, admission, metrics)
     running.set_serving(not registry.loading)
     server.start()
     return running

@@ -33,6 +33,7 @@ import heapq
 import json
 import logging
 import math
+import os
 import shutil
 import sqlite3
 import threading
@@ -65,7 +66,14 @@ from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import check_index_file
 from latentd.core.limits import Limits
 from latentd.core.rwlock import ReadWriteLock
-from latentd.core.search import Hits, QueryBatch, best_candidates, cosmul_scores, top_k
+from latentd.core.search import (
+    PROBE_CHUNK,
+    Hits,
+    QueryBatch,
+    best_candidates,
+    cosmul_scores,
+    top_k,
+)
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 
@@ -74,6 +82,10 @@ log = logging.getLogger(__name__)
 DATABASE = "documents.sqlite3"
 SNAPSHOT = "index.hnsw"
 SNAPSHOT_FORMAT = 1
+# Directories a crash can leave in the data directory: a collection being created, one
+# being deleted. Their names start with a dot, which no collection name does.
+STAGING_PREFIX = ".creating-"
+TRASH_PREFIX = ".deleted-"
 MAX_ID_BYTES = 512
 INITIAL_CAPACITY = 1024
 # A snapshot is written after this many writes since the last one (and on close), so a
@@ -92,6 +104,21 @@ INDEX_TAKE = 1024
 EXACT_FILTER_SHARE = 0.05
 EXACT_FILTER_DOCS = 4096
 DEFAULT_EF = 200  # search breadth unless a caller asks for another
+# hnswlib rewrites a document in place (updatePoint), and its neighbours' links are then
+# redrawn from a small candidate set: now and then an element keeps no link in, and no
+# search finds it, at any ef (nmslib/hnswlib#522; seen here after a restart replayed
+# every document of a collection once). So once rewrites and deletes since the last
+# check reach this share of the documents, the indexer searches for every document by
+# its own vector and re-adds those not found, which links them in again.
+RELINK_CHECK_SHARE = 0.5
+RELINK_CHECK_CHUNK = 4096
+RELINK_TRIES = 3
+# Queries per filtered hnswlib call: the filter is a Python callback on one thread, so
+# a call is slower than an unfiltered one (PROBE_CHUNK); between calls the work stops if
+# its caller has gone.
+FILTERED_PROBE_CHUNK = 128
+# Memory for one chunk of candidate vectors in the rerank (queries x candidates x dims).
+RERANK_CHUNK_BYTES = 256 * 1024 * 1024
 SPACE_OF: dict[Metric, Literal["ip", "l2"]] = {
     Metric.COSINE: "ip",
     Metric.DOT: "ip",
@@ -145,6 +172,10 @@ class Collection:
         self._indexed = np.zeros(0, bool)  # labels hnswlib holds (deleted or not)
         self._pending = np.zeros(0, bool)  # labels written but not yet (re)indexed
         self._inflight = np.zeros(0, bool)  # labels the indexer is adding right now
+        self._rewrites = 0  # labels rewritten in or deleted from hnswlib since the check
+        self._checking = False  # the indexer is looking for documents the graph lost
+        self._recheck = np.zeros(0, np.int64)  # re-added by the last check: see again
+        self._relink_tries = 0
         self._work = threading.Condition()
         self._indexer: threading.Thread | None = None
         self._stopping = False
@@ -160,13 +191,18 @@ class Collection:
     def create(
         cls, directory: Path, settings: CollectionSettings, model: Space | None
     ) -> Collection:
-        directory.mkdir(parents=True)
-        db = _connect(directory / DATABASE)
+        # Made under a dot-name and renamed into place: a crash half-way leaves a
+        # directory that open_all skips (and clears), never one without its settings.
+        staging = directory.with_name(f"{STAGING_PREFIX}{directory.name}-{time.time_ns()}")
+        staging.mkdir(parents=True)
+        db = _connect(staging / DATABASE)
         with db:
             db.executemany(
                 "INSERT INTO settings (key, value) VALUES (?, ?)", settings_rows(settings)
             )
         db.close()
+        staging.rename(directory)
+        _fsync_directory(directory.parent)
         return cls(directory, settings, model)
 
     def _load(self) -> None:
@@ -307,12 +343,11 @@ class Collection:
     @property
     def index_state(self) -> IndexState:
         """BUILDING while written documents wait for the index (they are found all the
-        same, scored exactly)."""
+        same, scored exactly) or the indexer checks that every document can be found."""
         if self._index is None:
             return IndexState.EXACT
-        return (
-            IndexState.BUILDING if self._pending.any() or self._inflight.any() else IndexState.HNSW
-        )
+        busy = self._pending.any() or self._inflight.any() or self._checking
+        return IndexState.BUILDING if busy else IndexState.HNSW
 
     @property
     def max_tokens(self) -> int:
@@ -514,6 +549,7 @@ class Collection:
                 with self._index_lock.write():
                     _mark_deleted(self._index, label)
                 heapq.heappush(self._free, label)
+            self._rewrites += len(labels)
             self._after_write(len(labels))
             return len(labels)
 
@@ -606,7 +642,7 @@ class Collection:
         with self._lock.write():
             self._closed = True
             self._db.close()
-        trash = self.directory.with_name(f".deleted-{self.directory.name}-{time.time_ns()}")
+        trash = self.directory.with_name(f"{TRASH_PREFIX}{self.directory.name}-{time.time_ns()}")
         self.directory.rename(trash)  # atomic: a crash leaves no half-deleted collection
         shutil.rmtree(trash, ignore_errors=True)
 
@@ -615,7 +651,7 @@ class Collection:
     def wait_indexed(self, timeout: float | None = None) -> bool:
         """Wait until no document is pending (tests, benchmarks); True if none is."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._pending.any() or self._inflight.any():
+        while self._pending.any() or self._inflight.any() or self._checking:
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
@@ -659,8 +695,75 @@ class Collection:
                         for label in gone:
                             _mark_deleted(self._index, int(label))
                 caught_up = not (self._pending.any() or self._inflight.any())
-                if caught_up and self._writes_since_snapshot >= SNAPSHOT_EVERY:
+                check = self._relink_check_labels() if caught_up else None
+                if caught_up and check is None and self._writes_since_snapshot >= SNAPSHOT_EVERY:
                     self._save_snapshot()
+            if check is not None:
+                self._relink_lost(check)
+
+    def _relink_check_labels(self) -> np.ndarray | None:
+        """The labels to look for now (the caller holds the documents' lock and nothing
+        is pending): every document once rewrites reach RELINK_CHECK_SHARE of them, else
+        those the last check re-added, else None. Sets _checking (index state BUILDING)."""
+        if len(self._recheck) and self._relink_tries < RELINK_TRIES:
+            labels = self._recheck[self._live[self._recheck]]
+        elif self._rewrites >= max(1, RELINK_CHECK_SHARE * len(self._ids)):
+            labels = np.flatnonzero(self._live & self._indexed)
+            self._rewrites = self._relink_tries = 0
+        else:
+            return None
+        self._recheck = np.zeros(0, np.int64)
+        self._checking = True
+        return labels
+
+    def _relink_lost(self, labels: np.ndarray) -> None:
+        """Search for each label by its own vector; those the graph walk does not reach
+        become pending, so that the indexer re-adds them (a re-add links an element in
+        afresh) and searches score them exactly meanwhile."""
+        lost: list[np.ndarray] = []
+        try:
+            for start in range(0, len(labels), RELINK_CHECK_CHUNK):
+                part = labels[start : start + RELINK_CHECK_CHUNK]
+                with self._lock.read():
+                    if self._stopping:
+                        return
+                    part = part[self._live[part] & ~self._pending[part]]
+                    vectors = self._matrix[part]
+                with self._index_lock.read():
+                    assert self._index is not None
+                    found, distances = self._index.knn_query(vectors, k=1, num_threads=1)
+                # Found: the label itself, or another at least as close (a duplicate,
+                # or for the dot metric a longer vector) that hides it from no search.
+                own = self._own_distance(vectors)
+                missed = (found[:, 0] != part) & (distances[:, 0] > own + 1e-4 * (1 + abs(own)))
+                lost.append(part[missed])
+        except RuntimeError:  # fewer elements reachable than k: all are re-added
+            lost.append(labels)
+        finally:
+            with self._lock.write():
+                self._checking = False
+                again = np.concatenate(lost) if lost else np.zeros(0, np.int64)
+                again = again[self._live[again]]
+                if len(again):
+                    log.warning(
+                        "collection %s: %d documents could not be found through the HNSW "
+                        "graph after rewrites; re-adding them",
+                        self.name,
+                        len(again),
+                    )
+                    self._pending[again] = True
+                    self._recheck = again
+                    self._relink_tries += 1
+                else:
+                    self._relink_tries = 0
+            with self._work:
+                self._work.notify_all()
+
+    def _own_distance(self, vectors: np.ndarray) -> np.ndarray:
+        """hnswlib's distance of each vector to itself: 0 for l2, 1 - |v|^2 for ip."""
+        if SPACE_OF[self.settings.metric] == "l2":
+            return np.zeros(len(vectors), np.float32)
+        return np.asarray(1.0 - np.einsum("nd,nd->n", vectors, vectors), np.float32)
 
     def _stop_indexer(self) -> None:
         with self._lock.write():  # not in the middle of a chunk
@@ -794,24 +897,38 @@ class Collection:
                 return self._hnsw(batch, k, wanted, 0, allowed, filtered)
             finally:
                 index.set_ef(DEFAULT_EF)
+        chunk = FILTERED_PROBE_CHUNK if filtered else PROBE_CHUNK
+        parts: list[np.ndarray] = []
         try:
-            checkpoint()
-            if filtered:
-                labels, _ = index.knn_query(
-                    batch.combined,
-                    k=wanted,
-                    num_threads=1,
-                    filter=lambda label: bool(allowed[label]),
-                )
-            else:
-                labels, _ = index.knn_query(batch.combined, k=wanted)
+            for start in range(0, len(batch), chunk):
+                checkpoint()
+                queries = batch.combined[start : start + chunk]
+                if filtered:
+                    labels, _ = index.knn_query(
+                        queries,
+                        k=wanted,
+                        num_threads=1,
+                        filter=lambda label: bool(allowed[label]),
+                    )
+                else:
+                    labels, _ = index.knn_query(queries, k=wanted)
+                parts.append(labels.astype(np.int64))
         except RuntimeError:  # fewer reachable than asked for: the exact answer is cheap
             return self._exact(batch, k, AnalogyMethod.COSADD, allowed)
-        labels = labels.astype(np.int64)
-        s = self._rerank_scores(batch, AnalogyMethod.COSADD, labels)
-        excluded = (labels[:, :, None] == batch.exclude[:, None, :]).any(axis=2)
-        s[excluded | ~allowed[labels]] = -np.inf
-        return best_candidates(labels, s, k)
+        candidates = np.vstack(parts)
+        found, top = [], []
+        per_chunk = max(1, RERANK_CHUNK_BYTES // (max(1, wanted) * self.dimension * 4))
+        for start in range(0, len(batch), per_chunk):
+            checkpoint()
+            labels = candidates[start : start + per_chunk]
+            part = batch.rows(slice(start, start + per_chunk))
+            s = self._rerank_scores(part, AnalogyMethod.COSADD, labels)
+            excluded = (labels[:, :, None] == part.exclude[:, None, :]).any(axis=2)
+            s[excluded | ~allowed[labels]] = -np.inf
+            rows, scores = best_candidates(labels, s, k)
+            found.append(rows)
+            top.append(scores)
+        return np.vstack(found), np.vstack(top)
 
     def _document(self, label: int, with_vector: bool) -> Document:
         doc_id, text, metadata = self._docs[label]
@@ -868,6 +985,7 @@ class Collection:
             with contextlib.suppress(RuntimeError):
                 index.unmark_deleted(int(label))
         index.add_items(vectors, chunk, num_threads=num_threads)
+        self._rewrites += int(self._indexed[chunk].sum())
         self._indexed[chunk] = True
 
     def _last_seq(self) -> int:
@@ -1040,6 +1158,15 @@ def _mask_labels(scores: np.ndarray, candidates: np.ndarray, exclude: np.ndarray
 def _mark_deleted(index: hnswlib.Index, label: int) -> None:
     with contextlib.suppress(RuntimeError):  # not in the index, or deleted already
         index.mark_deleted(label)
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make a rename in path survive a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _capacity_for(count: int) -> int:

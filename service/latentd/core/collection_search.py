@@ -4,6 +4,7 @@ combined vector, then the collection's own search with its filter."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,6 +44,9 @@ def search(
     check_k(k, limits)
     check_options(options, limits)
     check_count(queries, "queries", limits.max_batch)
+    if score_threshold is not None and math.isnan(score_threshold):
+        # Every comparison with NaN is false: it would silently drop every hit.
+        raise invalid("score_threshold", "must be a number, got NaN")
     if filter is not None:
         check_filter(filter)
     resolver = TermResolver(collection, limits)

@@ -5,13 +5,29 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from latentd.core.collection import Collection, read_settings
+from latentd.core.collection import (
+    DATABASE,
+    STAGING_PREFIX,
+    TRASH_PREFIX,
+    Collection,
+    read_settings,
+)
+from latentd.core.database_check import check_database, damaged
 from latentd.core.documents import CollectionInfo, CollectionSettings, Metric
-from latentd.core.errors import AlreadyExists, FailedPrecondition, NotFound, invalid, shown
+from latentd.core.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    invalid,
+    shown,
+)
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.space import Space
 
@@ -40,11 +56,32 @@ class Collections:
         """Open every collection under the data directory (after the models are loaded)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for directory in sorted(self.data_dir.iterdir()):
+            if directory.is_dir() and directory.name.startswith((STAGING_PREFIX, TRASH_PREFIX)):
+                # A create or a delete that a crash cut short: never acknowledged, or
+                # acknowledged as gone.
+                shutil.rmtree(directory, ignore_errors=True)
+                continue
             if not directory.is_dir() or not NAME.fullmatch(directory.name):
-                continue  # e.g. a .deleted-* directory a crash left behind
+                continue
+            collection = self._open_checked(directory)
+            self._open[collection.name] = collection
+
+    def _open_checked(self, directory: Path) -> Collection:
+        """A collection whose file passed SQLite's integrity check; DataLoss, naming the
+        file, when it is damaged (core/database_check.py says why that stops the start)."""
+        path = directory / DATABASE
+        check_database(path)
+        try:
             settings = read_settings(directory)
-            model = self._sentence_model(settings.model) if settings.model else None
-            self._open[settings.name] = Collection(directory, settings, model)
+        except InvalidArgument as exc:
+            raise damaged(path, str(exc)) from None
+        model = self._sentence_model(settings.model) if settings.model else None
+        try:
+            return Collection(directory, settings, model)
+        except sqlite3.DatabaseError as exc:
+            raise damaged(path, str(exc)) from None
+        except ValueError as exc:  # a row whose vector or metadata cannot be read
+            raise damaged(path, f"a document cannot be read: {exc}") from None
 
     def create(
         self,

@@ -18,10 +18,15 @@ intra-op threads stay on the one thread that owns them (see core/sentence_model.
   1,000 texts) is encoded over several rounds, and the small jobs queued behind it are
   served in the next round, not after it.
 - Caller gone: each job carries its request's stop check; a job whose caller cancelled
-  or whose deadline passed is dropped before each of its rounds.
+  or whose deadline passed is dropped before each of its rounds and each forward pass,
+  and its caller, which checks every STOP_POLL_S while it waits, takes it off the queue
+  and leaves at once: a burst of calls that time out costs no forward pass.
 - Equal vectors: each input is tokenised with the inputs of its forward pass, padded to
   the longest, and the attention mask keeps padding out of the result; a vector equals
   the one the input gets alone (cosine >= 0.9999, tested).
+- Observed: each forward pass (inputs, padded tokens) and each job's queue wait go to
+  the BatchObserver of the request that queued it, and its caller learns the job's
+  queue and inference time (core/encode_observation.py).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import numpy as np
 
 from latentd.core.batch_params import BatchParams
 from latentd.core.cancellation import StopCheck
+from latentd.core.encode_observation import Observation, current_observation
 from latentd.core.errors import NotReady, Overloaded
 
 # A round holds at most this many forward passes' worth of inputs (by count and by
@@ -45,6 +51,8 @@ from latentd.core.errors import NotReady, Overloaded
 ROUND_BATCHES = 4
 # Inputs tokenised at a time to count a new job's tokens (its stop check runs between).
 COUNT_CHUNK = 256
+# How often a waiting caller checks whether its own caller has gone (deadline, cancel).
+STOP_POLL_S = 0.05
 
 
 class Encoder(Protocol):
@@ -78,6 +86,10 @@ class Job:
     vectors: np.ndarray | None = None
     taken: int = 0  # inputs already in a round
     left: int = 0  # inputs not yet encoded
+    observation: Observation | None = None  # of the request that queued it
+    queued_at: float = field(default_factory=time.perf_counter)
+    started_at: float | None = None  # its first forward pass began
+    finished_at: float = 0.0
 
     @property
     def waiting(self) -> int:
@@ -114,6 +126,7 @@ class EncodeBatcher:
         self._waiting = 0  # inputs of queued jobs not yet in a round
         self._expected = 1  # jobs the next round waits for (see _next_round)
         self._closing = False
+        self._busy = False  # the model's thread is serving a round
         self._changed = threading.Condition()
         # "model-" marks the thread that may tokenise (core/sentence_model.py).
         self._thread = threading.Thread(target=self._run, name=f"model-{name}", daemon=True)
@@ -124,7 +137,9 @@ class EncodeBatcher:
     ) -> tuple[np.ndarray, list[int]]:
         """Raw vectors of `texts` and their untruncated token counts, once the model's
         thread has run them."""
-        job = Job(texts, prompt, check_tokens, stop, left=len(texts))
+        job = Job(
+            texts, prompt, check_tokens, stop, left=len(texts), observation=current_observation()
+        )
         with self._changed:
             if self._closing:
                 raise NotReady(f"model {self.name!r} is shutting down")
@@ -136,13 +151,30 @@ class EncodeBatcher:
             self._jobs.append(job)
             self._waiting += len(texts)
             self._changed.notify()
-        return job.future.result()
+        while True:
+            try:
+                result = job.future.result(timeout=STOP_POLL_S)
+            except TimeoutError:
+                pass
+            else:
+                self._observed(job)
+                return result
+            try:
+                stop()
+            except Exception as exc:
+                self._finish(job, exc)  # off the queue; a round that holds it drops it
+                raise
 
     def close(self) -> None:
         with self._changed:
             self._closing = True
             self._changed.notify()
         self._thread.join(timeout=30)
+
+    def idle(self) -> bool:
+        """No job waits or runs."""
+        with self._changed:
+            return not self._jobs and not self._busy
 
     # -- on the model's thread ---------------------------------------------------------
 
@@ -151,7 +183,11 @@ class EncodeBatcher:
             jobs = self._next_round()
             if jobs is None:
                 return
-            self._serve(jobs)
+            try:
+                self._serve(jobs)
+            finally:
+                with self._changed:
+                    self._busy = False
 
     def _next_round(self) -> list[Job] | None:
         """The jobs queued for the next round, once it is gathered (None when closing)."""
@@ -173,6 +209,7 @@ class EncodeBatcher:
                 and (remaining := deadline - time.monotonic()) > 0
             ):
                 self._changed.wait(remaining)
+            self._busy = True
             return list(self._jobs)
 
     def _serve(self, queued: list[Job]) -> None:
@@ -186,10 +223,10 @@ class EncodeBatcher:
                 self._finish(job, exc)
                 continue
             live.append(job)
-        taken = self._take(live)
-        round_jobs = list(dict.fromkeys(job for job, _ in taken))
-        with self._changed:
+        with self._changed:  # a caller that has gone may finish its job meanwhile
+            taken = self._take([job for job in live if not job.future.done()])
             self._waiting -= len(taken)
+        round_jobs = list(dict.fromkeys(job for job, _ in taken))
         try:
             self._forward(taken)
         except Exception as exc:
@@ -246,24 +283,74 @@ class EncodeBatcher:
         for prompt, items in by_prompt.items():
             lengths = [job.kept[i] for job, i in items]
             for batch in plan_batches(lengths, self.params.max_size, self.max_tokens):
-                chosen = [items[b] for b in batch]
+                if self._closing:
+                    raise NotReady(f"model {self.name!r} is shutting down")
+                wanted = {
+                    job for job in dict.fromkeys(items[b][0] for b in batch) if self._wanted(job)
+                }
+                chosen = [items[b] for b in batch if items[b][0] in wanted]
+                if not chosen:
+                    continue
                 cut = any(job.kept[i] < job.counts[i] for job, i in chosen)
+                self._starting([job for job, _ in chosen])
                 vectors = self._encoder.forward([job.texts[i] for job, i in chosen], prompt, cut)
+                # Every input is padded to the batch's longest.
+                self._observe_pass(chosen, len(chosen) * max(job.kept[i] for job, i in chosen))
                 for (job, i), vector in zip(chosen, vectors, strict=True):
                     if job.vectors is None:
                         job.vectors = np.zeros((len(job.texts), vectors.shape[1]), np.float32)
                     job.vectors[i] = vector
                     job.left -= 1
 
+    def _wanted(self, job: Job) -> bool:
+        """Whether the job's caller is still there; a job whose caller has gone is
+        answered with its stop check's error and gets no more forward passes."""
+        if job.future.done():
+            return False
+        try:
+            job.stop()
+        except Exception as exc:
+            self._finish(job, exc)
+            return False
+        return True
+
+    def _starting(self, jobs: list[Job]) -> None:
+        now = time.perf_counter()
+        for job in jobs:
+            if job.started_at is None:
+                job.started_at = now
+                if job.observation is not None and job.observation.observer is not None:
+                    job.observation.observer.queue_wait(self.name, now - job.queued_at)
+
+    def _observe_pass(self, chosen: list[tuple[Job, int]], padded_tokens: int) -> None:
+        observers = {
+            id(job.observation.observer): job.observation.observer
+            for job, _ in chosen
+            if job.observation is not None and job.observation.observer is not None
+        }
+        for observer in observers.values():
+            observer.forward_pass(self.name, len(chosen), padded_tokens)
+
+    @staticmethod
+    def _observed(job: Job) -> None:
+        """On the caller's thread, once its job is done: the request's model time."""
+        if job.observation is not None and job.started_at is not None:
+            job.observation.model_time.add(
+                job.started_at - job.queued_at, job.finished_at - job.started_at
+            )
+
     def _finish(self, job: Job, error: BaseException | None) -> None:
         with self._changed:
             if job in self._jobs:
                 self._jobs.remove(job)
                 self._waiting -= job.waiting
-        if job.future.done():
-            return
-        if error is not None:
-            job.future.set_exception(error)
-        else:
-            assert job.vectors is not None
-            job.future.set_result((job.vectors, job.counts))
+            # Under the lock: the caller (on a stop) and the model's thread may both
+            # finish a job; the first one answers it.
+            if job.future.done():
+                return
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                assert job.vectors is not None
+                job.finished_at = time.perf_counter()
+                job.future.set_result((job.vectors, job.counts))

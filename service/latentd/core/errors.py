@@ -56,3 +56,16 @@ def shown(text: str, limit: int = SHOWN_CHARS) -> str:
 
 class AlreadyExists(LatentError):
     """A thing to create exists already (with other settings, or without exist_ok)."""
+
+
+class Unauthenticated(LatentError):
+    """The caller sent no API key, or one the server does not accept."""
+
+
+class PermissionDenied(LatentError):
+    """The caller's API key may not call this method (a read-only key on a write)."""
+
+
+class DataLoss(LatentError):
+    """A file the server keeps (a collection's database) is damaged; its data cannot be
+    trusted until an operator restores it."""

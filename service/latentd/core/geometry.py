@@ -10,8 +10,11 @@ from latentd.core.types import InterpolationPath
 
 
 def unit(v: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(v, axis=-1, keepdims=True)
-    return (v / np.where(norm == 0, 1, norm)).astype(np.float32)
+    # In float64: the squared norm of a finite float32 vector can overflow float32 (values
+    # of 1e20 gave a zero "unit" vector) or underflow it (1e-30 gave no direction).
+    wide = np.asarray(v, dtype=np.float64)
+    norm = np.linalg.norm(wide, axis=-1, keepdims=True)
+    return (wide / np.where(norm == 0, 1, norm)).astype(np.float32)
 
 
 def interpolation_path(

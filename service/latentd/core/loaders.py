@@ -8,6 +8,7 @@ which is a pickle and so loads only when the operator allows pickle.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from latentd.core.word_space import WordSpace
 FASTTEXT_MAGIC = 793712314
 _TEXT_SUFFIXES = (".txt", ".vec", ".w2v", ".glove")
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+TEXT_FORMATS = ("word2vec", "glove")
+# How much of a text model's end is read to find its last line (a 300-dimension row is
+# about 3 KB); a longer last line goes unchecked.
+TAIL_BYTES = 64 * 1024
 
 
 class ModelLoadError(LatentError):
@@ -96,7 +101,7 @@ def load_word_space(
         fmt = fmt or guess_format(path)
     except ModelLoadError as exc:
         raise ModelLoadError(f"word model {name!r}: {exc}") from None
-    except OSError as exc:
+    except Exception as exc:  # OSError, or a compressed file cut short (EOFError, zlib)
         raise ModelLoadError(f"word model {name!r}: cannot read {path}: {exc}") from exc
     if fmt == "kv" and not allow_pickle:
         raise ModelLoadError(
@@ -111,6 +116,8 @@ def load_word_space(
             raise ValueError("it holds no vectors")
         if vectors.ndim != 2 or len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys but a vector matrix of shape {vectors.shape}")
+        if fmt in TEXT_FORMATS:
+            check_last_line(path, vectors.shape[1])
         if not np.isfinite(vectors).all():
             bad = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
             raise ValueError(f"the vector of {keys[bad]!r} (row {bad}) is not finite")
@@ -118,6 +125,33 @@ def load_word_space(
     except Exception as exc:  # gensim raises many kinds on a bad file; name the model
         detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
         raise ModelLoadError(f"word model {name!r}: cannot load {path} as {fmt}: {detail}") from exc
+
+
+def check_last_line(path: Path, dimension: int) -> None:
+    """ValueError when a text model ends in the middle of a line. gensim takes a cut-off
+    last line as it is (a row of one number is even spread over the whole vector), and a
+    GloVe file has no count in a header to fall short of, so a copy that stopped early
+    would load with a wrong last vector. Every tool that writes these files ends each
+    line with a newline. A compressed file's own check catches a cut: not read here."""
+    if path.suffix.lower() in _COMPRESSED_SUFFIXES:
+        return
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - TAIL_BYTES))
+        tail = f.read()
+    if not tail.endswith(b"\n"):
+        raise ValueError(
+            "its last line ends without a newline: the file looks cut short (copy it again; "
+            "every line of a word2vec or GloVe text file ends with one)"
+        )
+    lines = tail.rstrip().rsplit(b"\n", 1)
+    if len(lines) == 1 and len(tail) == TAIL_BYTES:
+        return  # the last line is longer than the tail
+    values = len(lines[-1].split()) - 1
+    if values != dimension:
+        raise ValueError(
+            f"its last line holds {values} values, not {dimension}: the file looks cut short"
+        )
 
 
 def _read(path: Path, fmt: str, limit: int) -> tuple[list[str], np.ndarray, Any]:

@@ -44,6 +44,17 @@ class Registry:
         if default or space.kind not in self._defaults:
             self._defaults[space.kind] = space.name
 
+    def close(self) -> None:
+        """At shutdown, once no call runs: flush the collections (snapshots, so the next
+        start replays little), then stop the models' threads (a sentence model's thread
+        still inside torch when the interpreter exits aborts the process)."""
+        if self.collections is not None:
+            self.collections.close()
+        for space in self._spaces.values():
+            close = getattr(space, "close", None)  # sentence models own a thread
+            if callable(close):
+                close()
+
     def spaces(self) -> list[Space]:
         """Every space, in the order they were added."""
         self._check_ready()

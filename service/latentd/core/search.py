@@ -102,8 +102,10 @@ def weighted_means(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, 
     """gensim's mean of each query: the weighted sum of its unit term vectors over the total
     |weight|, normalised. terms (n, t, d) zero-padded, weights (n, t) with 0 for padding.
     Returns the (n, d) unit means and the norms before normalising (0: terms cancel)."""
-    sums = np.einsum("nt,ntd->nd", weights, terms)
-    means = sums / np.abs(weights).sum(axis=1, keepdims=True)
+    # The weights are scaled to a total |weight| of 1 first: weights near float32's
+    # limit (3e38) made the sum infinite, and the query NaN.
+    total = np.abs(weights).astype(np.float64).sum(axis=1, keepdims=True)
+    means = np.einsum("nt,ntd->nd", weights / np.where(total == 0, 1, total), terms)
     norms = np.linalg.norm(means, axis=1)
     return (means / np.maximum(norms, 1e-12)[:, None]).astype(np.float32), norms
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from latentd.core.cancellation import checkpoint
 from latentd.core.errors import invalid
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import HnswIndex
@@ -35,6 +36,8 @@ SUGGESTION_VOCAB = 100_000
 SUGGESTION_CUTOFF = 75.0
 # A suggestion differs in length by at most this many characters.
 SUGGESTION_LENGTH_SLACK = 2
+# Texts encoded between two checks that the caller is still there.
+EMBED_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,8 @@ class WordSpace:
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         known, unknown_tokens = [], []
         for i, text in enumerate(texts):
+            if i % EMBED_CHUNK == 0:
+                checkpoint()  # a batch of 10,000 queries can hold 640,000 texts
             vector, unknown = self.encode_text(text)
             if vector is not None:
                 vectors[i] = vector

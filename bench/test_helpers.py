@@ -4,6 +4,7 @@ test`, whose tests are under tests/)."""
 
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import nearest
 import numpy as np
 import plots
 import pytest
+import stress
 import suite
 import word_analogies
 from common import Question
@@ -245,3 +247,36 @@ def test_serve_default_reads_the_flags_env_line(monkeypatch: pytest.MonkeyPatch)
     assert common.serve_default("--hnsw-ef") == "128"
     assert common.serve_default("--no-default") is None
     assert nearest.server_default_ef() == 128
+
+
+def stress_result(duration_s: float, first: float, end: float) -> stress.StressResult:
+    label = "first minute" if duration_s >= 120 else "warm-up"
+    tally = stress.Tally()
+    tally.codes.update({("Encode", "OK"): 3, ("Search", "INTERNAL"): 1})
+    rss = {"start": 900.0, label: first, "end": end}
+    return stress.StressResult(duration_s, 16, tally, rss, [])
+
+
+def test_stress_flags_growth_over_5_percent_only_in_runs_of_5_minutes() -> None:
+    assert stress_result(600, 1000.0, 1060.0).leaked()
+    assert not stress_result(600, 1000.0, 1040.0).leaked()
+    assert not stress_result(60, 1000.0, 1200.0).leaked()  # too short to judge
+    assert stress_result(600, 1000.0, 1060.0).rss_growth() == pytest.approx(0.06)
+    assert stress_result(60, 1000.0, 1010.0).first_label == "warm-up"
+
+
+def test_stress_counts_unknown_and_internal_as_failing() -> None:
+    result = stress_result(30, 1.0, 1.0)
+    assert result.failing() == 1
+    assert result.requests() == 4 and result.requests("Encode") == 3
+
+
+def test_stress_requests_are_well_formed() -> None:
+    traffic = stress.Traffic([("man", "king", "woman")], ["king"])
+    rng = random.Random(3)
+    for kind in stress.MIX:
+        request = stress.build_request(kind, traffic, rng)
+        assert request.IsInitialized() and request.ByteSize() > 0
+    upsert = stress.build_request("Upsert", traffic, rng)
+    ids = [d.id for d in upsert.documents]
+    assert len(set(ids)) == len(ids)  # one request never repeats an id

@@ -308,6 +308,50 @@ def test_metrics_dot_and_l2_rank_by_their_own_score(collections: Collections) ->
             assert got == [("small", 0.0), ("far", -6.0), ("big", round(-float(np.sqrt(82)), 3))]
 
 
+def test_a_cosine_collection_finds_vectors_of_extreme_finite_values(
+    collections: Collections,
+) -> None:
+    # Found by the fuzz: the index form took the norm in float32, so a document of 1e20s
+    # was stored as a zero vector and scored 0 against everything.
+    collections.create("c", dimension=2)
+    c = collections.get("c")
+    given = {"big": [1e20, 1e20], "tiny": [1e-30, -1e-30], "plain": [1, 0]}
+    c.upsert([Document(k, vector=np.array(v, np.float32)) for k, v in given.items()], LIMITS)
+    for exact in (True, False):
+        [result] = search(
+            c,
+            [SearchQuery(Term(vector=np.array([1, 1], np.float32)))],
+            LIMITS,
+            k=3,
+            options=QueryOptions(exact=exact),
+        )
+        got = [(h.id, round(h.score, 4)) for h in result.hits]
+        assert got == [("big", 1.0), ("plain", 0.7071), ("tiny", 0.0)]
+
+
+def test_dot_and_l2_refuse_vectors_whose_scores_would_overflow(
+    collections: Collections,
+) -> None:
+    # Found by the fuzz: a dot or L2 score past float32's 3.4e38 was infinite (an OK
+    # answer with score inf) or dropped the document from the hits.
+    for metric in (Metric.DOT, Metric.L2):
+        collections.create(metric.value, dimension=2, metric=metric)
+        c = collections.get(metric.value)
+        ok = Document("ok", vector=np.array([1, 2], np.float32))
+        too_long = Document("long", vector=np.array([1e20, 0], np.float32))
+        with pytest.raises(InvalidArgument, match=r"documents\[1\].vector: is longer than 1e\+18"):
+            c.upsert([ok, too_long], LIMITS)
+        assert c.count() == 0  # all or nothing
+        c.upsert([ok], LIMITS)
+        with pytest.raises(InvalidArgument, match=r"^query: is longer than 1e\+18"):
+            search(c, [SearchQuery(Term(vector=np.array([0, 3e19], np.float32)))], LIMITS)
+        heavy = Term(vector=np.array([0, 1], np.float32), weight=3e38)
+        # Two weights of 3e38 (each finite) summed past float32 before the fix.
+        huge_weights = SearchQuery(Term(vector=np.array([1, 0], np.float32)), (heavy, heavy))
+        [result] = search(c, [huge_weights], LIMITS, k=1)
+        assert [h.id for h in result.hits] == ["ok"] and np.isfinite(result.hits[0].score)
+
+
 def test_recommend_and_arithmetic_run_on_a_collection(collections: Collections) -> None:
     collections.create("c", dimension=DIM)
     c = collections.get("c")

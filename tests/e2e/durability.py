@@ -387,7 +387,10 @@ def check_search(
             i for i, r in zip(present, reply.results, strict=True) if [h.id for h in r.hits] != [i]
         ]
         # HNSW is approximate: a document the graph walk missed at the default breadth is
-        # found with a wide one, while a stale or missing index entry is missed still.
+        # found with a wide one, while a stale or missing index entry is missed still. (A
+        # document the graph lost altogether, which hnswlib's in-place updates can leave
+        # after a replay rewrote most of the collection, is re-added by the indexer's
+        # check before the index reports HNSW: see core/collection.py, RELINK_*.)
         wide = (
             stub.BatchSearch(
                 pb.BatchSearchRequest(

@@ -62,6 +62,7 @@ from latentd.core.documents import (
 )
 from latentd.core.errors import FailedPrecondition, InvalidArgument, invalid
 from latentd.core.filters import check_filter, matches
+from latentd.core.geometry import unit
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.index import check_index_file
 from latentd.core.limits import Limits
@@ -104,6 +105,9 @@ INDEX_TAKE = 1024
 EXACT_FILTER_SHARE = 0.05
 EXACT_FILTER_DOCS = 4096
 DEFAULT_EF = 200  # search breadth unless a caller asks for another
+# Dot and L2 collections score vectors as given, in float32 (largest 3.4e38): with every
+# length at most this, |a.b| <= |a||b| and |a - b|^2 <= (|a| + |b|)^2 stay finite.
+MAX_RAW_NORM = 1e18
 # hnswlib rewrites a document in place (updatePoint), and its neighbours' links are then
 # redrawn from a small candidate set: now and then an element keeps no link in, and no
 # search finds it, at any ef (nmslib/hnswlib#522; seen here after a restart replayed
@@ -802,18 +806,27 @@ class Collection:
         rows = vectors[given]
         bad = ~np.isfinite(rows).all(axis=1)
         zero = np.zeros(len(given), bool)
+        long = np.zeros(len(given), bool)
         if self.settings.metric is Metric.COSINE:
             zero = np.asarray(~rows.any(axis=1))
-        if bad.any() or zero.any():
-            at = int(np.flatnonzero(bad | zero)[0])
-            problem = "contains NaN or Inf" if bad[at] else "is all zeros (it has no direction)"
+        else:
+            long = np.linalg.norm(rows.astype(np.float64), axis=1) > MAX_RAW_NORM
+        if bad.any() or zero.any() or long.any():
+            at = int(np.flatnonzero(bad | zero | long)[0])
+            problem = (
+                "contains NaN or Inf"
+                if bad[at]
+                else "is all zeros (it has no direction)"
+                if zero[at]
+                else f"is longer than {MAX_RAW_NORM:.0e}: the scores of a dot or L2 "
+                "collection would overflow"
+            )
             raise invalid(f"documents[{given[at]}].vector", problem)
 
     def _index_form(self, vectors: np.ndarray) -> np.ndarray:
         """Rows as the index and the mirror keep them: unit length for cosine."""
         if self.settings.metric is Metric.COSINE:
-            norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-            return np.asarray(vectors / np.where(norms > 0, norms, 1), np.float32)
+            return unit(vectors)  # in float64: a float32 norm overflows at 1e20
         return vectors
 
     def _allowed(self, filter: Filter | None) -> np.ndarray:

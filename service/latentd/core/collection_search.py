@@ -11,7 +11,7 @@ import numpy as np
 
 from latentd.core.arithmetic import DEFAULT_K, DEFAULT_OPTIONS
 from latentd.core.checks import check_count, check_exact_work, check_k, check_options
-from latentd.core.collection import Collection
+from latentd.core.collection import MAX_RAW_NORM, Collection
 from latentd.core.direction_book import DirectionBook
 from latentd.core.directions import removal_for
 from latentd.core.documents import Filter, Hit, Metric, SearchHits, SearchQuery
@@ -146,8 +146,18 @@ def _raw_batch(
     """build_batch's shape without normalising: the weighted mean of the vectors as
     given (dot and L2 collections score lengths too)."""
     unit_batch = build_batch(groups, names, include_inputs)  # checks, padding, exclusions
-    combined = np.einsum("nt,ntd->nd", unit_batch.weights, unit_batch.terms)
-    combined /= np.abs(unit_batch.weights).sum(axis=1, keepdims=True)
+    # Weights scaled to a total |weight| of 1 first, in float64, so none overflows.
+    weights = unit_batch.weights.astype(np.float64)
+    weights /= np.abs(weights).sum(axis=1, keepdims=True)
+    combined = np.einsum("nt,ntd->nd", weights, unit_batch.terms)
+    lengths = np.linalg.norm(combined, axis=1)
+    for name, length in zip(names, lengths, strict=True):
+        if length > MAX_RAW_NORM:
+            raise invalid(
+                name,
+                f"is longer than {MAX_RAW_NORM:.0e}: the scores of a dot or L2 collection "
+                "would overflow",
+            )
     return QueryBatch(
         combined.astype(np.float32), unit_batch.terms, unit_batch.weights, unit_batch.exclude
     )

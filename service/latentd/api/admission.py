@@ -20,7 +20,7 @@ from typing import Any
 
 import grpc
 
-from latentd.api.errors import SERVED, abort
+from latentd.api.errors import abort, wrapped_if_served
 from latentd.core.errors import LatentError, NotReady, Overloaded
 
 # Pool threads beyond the admission limit: health, reflection and refusals never wait
@@ -69,14 +69,9 @@ class AdmissionInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        method: str = handler_call_details.method
-        if handler is None or handler.unary_unary is None or not method.startswith(SERVED):
-            return handler  # health and reflection are always answered
-        return grpc.unary_unary_rpc_method_handler(
-            self._admitted(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        # Health and reflection are always answered.
+        return wrapped_if_served(
+            continuation(handler_call_details), handler_call_details.method, self._admitted
         )
 
     def _admitted(

@@ -50,6 +50,29 @@ MAX_MESSAGE_CHARS = 2000
 # Methods of these services get the mapping (prefix of grpc's "/package.Service/Method").
 SERVED = "/latent.v1."
 
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def wrapped_if_served(
+    handler: grpc.RpcMethodHandler | None,
+    method: str,
+    wrap: Callable[[Behavior], Behavior],
+    request_deserializer: Callable[[Any], Any] | None = None,
+) -> grpc.RpcMethodHandler | None:
+    """The handler of a latent.v1 method with its behavior wrapped (and its request
+    deserializer too, when given); health, reflection and unknown methods as they are.
+    What every interceptor of the server does (api/server.py lists them)."""
+    if handler is None or handler.unary_unary is None or not method.startswith(SERVED):
+        return handler
+    deserializer = handler.request_deserializer
+    return grpc.unary_unary_rpc_method_handler(
+        wrap(handler.unary_unary),
+        request_deserializer=request_deserializer(deserializer)
+        if request_deserializer is not None
+        else deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
 
 def status_of(error: LatentError) -> grpc.StatusCode:
     for kind, code in STATUS_OF.items():
@@ -106,14 +129,12 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
         method: str = handler_call_details.method
-        if handler is None or handler.unary_unary is None or not method.startswith(SERVED):
-            return handler  # health and reflection answer as they do
-        return grpc.unary_unary_rpc_method_handler(
-            mapped_errors(handler.unary_unary, method.rsplit("/", 1)[-1]),
-            request_deserializer=tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
+        return wrapped_if_served(
+            continuation(handler_call_details),
+            method,
+            lambda behavior: mapped_errors(behavior, method.rsplit("/", 1)[-1]),
+            tolerant,
         )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 
-from latentd.api.errors import SERVED
+from latentd.api.errors import wrapped_if_served
 from latentd.api.metrics import ServerMetrics
 from latentd.core.encode_observation import ModelTime, observing
 from latentd.logs import request_context
@@ -61,14 +61,11 @@ class ObservingInterceptor(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         arrived = time.perf_counter()  # before the call waits for a worker thread
-        handler = continuation(handler_call_details)
         method: str = handler_call_details.method
-        if handler is None or handler.unary_unary is None or not method.startswith(SERVED):
-            return handler
-        return grpc.unary_unary_rpc_method_handler(
-            self._observed(handler.unary_unary, method.lstrip("/"), arrived),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return wrapped_if_served(
+            continuation(handler_call_details),
+            method,
+            lambda behavior: self._observed(behavior, method.lstrip("/"), arrived),
         )
 
     def _observed(

@@ -43,6 +43,15 @@ class IntegrityError(Exception):
     """The file is not to be trusted; the message says why, fit for one log line."""
 
 
+def fsync_directory(path: Path) -> None:
+    """Make a rename in the directory `path` survive a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def manifest_path(path: Path) -> Path:
     # A suffix after the full name, so a glob for the data files ("*.hnsw") skips it.
     return path.with_name(path.name + MANIFEST_SUFFIX)

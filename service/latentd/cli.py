@@ -57,9 +57,9 @@ def serve(settings: Settings) -> int:
 
     The port is taken first (a taken port fails in under a second), health answers
     NOT_SERVING while the models load, and one line "latentd VERSION serving on HOST:PORT
-    ..." goes to stdout once every model answers; logs go to stderr. Returns the exit
-    status: 0 after a signal, 1 when the models, the port or the data directory cannot be
-    had."""
+    [and http://HOST:HTTP_PORT] ..." goes to stdout once every model answers; logs go
+    to stderr. Returns the exit status: 0 after a signal, 1 when the models, the port or
+    the data directory cannot be had."""
     configure_logging(settings.log_level, settings.log_format)
     from latentd.api.server import create_server
     from latentd.app import build_registry
@@ -111,6 +111,14 @@ def serve(settings: Settings) -> int:
         if settings.metrics_port is not None:
             metrics_port = running.start_metrics(settings.host, settings.metrics_port)
             log.info("metrics on http://%s:%d/metrics", settings.host, metrics_port)
+        http_url = ""
+        if settings.http_port is not None:
+            http_port = running.start_http(
+                settings.host, settings.http_port, with_metrics=settings.metrics_port is not None
+            )
+            scheme = "https" if tls is not None else "http"
+            http_url = f"{scheme}://{settings.host}:{http_port}"
+            log.info("HTTP/JSON API and the Explorer on %s/ (health: /health)", http_url)
         log.info(
             "listening on %s:%d; loading models (health: NOT_SERVING)", settings.host, running.port
         )
@@ -128,8 +136,9 @@ def serve(settings: Settings) -> int:
     running.set_serving(True)
     serving = True
     models = ", ".join(f"{s.name} ({s.kind}, {s.dimension}d)" for s in registry.spaces())
+    also = f" and {http_url}" if http_url else ""
     print(
-        f"latentd {__version__} serving on {settings.host}:{running.port} in "
+        f"latentd {__version__} serving on {settings.host}:{running.port}{also} in "
         f"{time.perf_counter() - started:.1f}s: {models}",
         flush=True,
     )

@@ -100,6 +100,7 @@ class Settings:
     max_concurrent_rpcs: int = 0
     grace: float = 10.0
     metrics_port: int | None = None  # None: no metrics endpoint; 0: any free port
+    http_port: int | None = None  # None: no HTTP twin; 0: any free port
     log_format: str = "text"
     word_models: tuple[ModelSpec, ...] = ()
     sentence_models: tuple[ModelSpec, ...] = ()
@@ -139,6 +140,12 @@ _SCALARS: list[tuple[str, Callable[[str], Any], str]] = [
     ),
     ("grace", float, "seconds the calls in flight get to finish after SIGTERM or SIGINT"),
     ("metrics_port", int, "serve Prometheus metrics over HTTP on this port (0: any free port)"),
+    (
+        "http_port",
+        int,
+        "serve the HTTP/JSON API, OpenAI /v1/embeddings and the Explorer page on this port "
+        "(0: any free port)",
+    ),
     ("log_format", str, " or ".join(LOG_FORMATS) + " (json: one object a line)"),
 ]
 # Repeatable flags whose env twin is a comma-separated list.
@@ -397,6 +404,7 @@ _TOML_TYPES: dict[str, type] = {
             "torch_threads",
             "max_concurrent_rpcs",
             "metrics_port",
+            "http_port",
         )
     },
     "grace": float,
@@ -563,6 +571,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"metrics_port: must be between 0 and 65535, got {s.metrics_port}")
     if s.metrics_port and s.metrics_port == s.port:
         raise ConfigError(f"metrics_port: {s.metrics_port} is --port too; choose another")
+    if s.http_port is not None and not 0 <= s.http_port <= 65535:
+        raise ConfigError(f"http_port: must be between 0 and 65535, got {s.http_port}")
+    if s.http_port and s.http_port in (s.port, s.metrics_port):
+        which = "--port" if s.http_port == s.port else "--metrics-port"
+        raise ConfigError(f"http_port: {s.http_port} is {which} too; choose another")
     if (s.tls_cert is None) != (s.tls_key is None):
         raise ConfigError("tls_cert: --tls-cert and --tls-key go together")
     if s.tls_client_ca is not None and s.tls_cert is None:

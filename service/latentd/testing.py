@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import grpc
 
+    from latentd.api.server import RunningServer
     from latentd.config import Settings
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ OFFLINE_ENV: dict[str, str] = {
     "HNSWLIB_NO_NATIVE": "1",
 }
 SERVING_LINE = re.compile(r"serving on ([\d.]+):(\d+)\b")
+HTTP_URL = re.compile(r" and (https?://[\w.:\[\]-]+)")
 
 
 # -- in this process -----------------------------------------------------------------------
@@ -55,6 +57,39 @@ def start_test_server(
     under `data_dir` (default: a temporary directory, removed afterwards), and metrics on
     `settings.metrics_port` if set. API keys and TLS come from `settings`, as for
     `latentd serve`. Yields the target "127.0.0.1:PORT"."""
+    with _running_test_server(kv, cache_dir, name, sentence_model, settings, data_dir) as running:
+        yield f"127.0.0.1:{running.port}"
+
+
+@contextmanager
+def start_test_http_server(
+    kv: Any,
+    cache_dir: Path | None = None,
+    *,
+    name: str = "tiny",
+    sentence_model: bool = True,
+    settings: Settings | None = None,
+    data_dir: Path | None = None,
+) -> Iterator[tuple[str, str]]:
+    """As start_test_server, with the HTTP twin on a free port too (GET /metrics when
+    `settings.metrics_port` is set). Yields ("127.0.0.1:PORT", "http://127.0.0.1:PORT"),
+    https with TLS settings."""
+    with _running_test_server(kv, cache_dir, name, sentence_model, settings, data_dir) as running:
+        with_metrics = settings is not None and settings.metrics_port is not None
+        http_port = running.start_http("127.0.0.1", 0, with_metrics=with_metrics)
+        scheme = "https" if running.tls is not None else "http"
+        yield f"127.0.0.1:{running.port}", f"{scheme}://127.0.0.1:{http_port}"
+
+
+@contextmanager
+def _running_test_server(
+    kv: Any,
+    cache_dir: Path | None,
+    name: str,
+    sentence_model: bool,
+    settings: Settings | None,
+    data_dir: Path | None,
+) -> Iterator[RunningServer]:
     import tempfile
 
     from latentd.api.server import create_server
@@ -98,7 +133,7 @@ def start_test_server(
     if settings.metrics_port is not None:  # give a free_port(): 0 would not be known here
         running.start_metrics("127.0.0.1", settings.metrics_port)
     try:
-        yield f"127.0.0.1:{running.port}"
+        yield running
     finally:
         running.stop(grace=None)
         registry.collections.close()
@@ -166,6 +201,15 @@ def serving_port(line: str) -> int:
     if not found:
         raise ValueError(f"no 'serving on HOST:PORT' in {line!r}")
     return int(found.group(2))
+
+
+def serving_http_url(line: str) -> str:
+    """The HTTP twin's base URL ("http://HOST:PORT") of a serving line; ValueError when the
+    server was started without --http-port."""
+    found = HTTP_URL.search(line)
+    if not found:
+        raise ValueError(f"no ' and http://HOST:PORT' in {line!r}")
+    return found.group(1)
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 30.0) -> int:

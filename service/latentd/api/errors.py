@@ -144,6 +144,7 @@ class Unparsable:
     INTERNAL; passed on as this value, it is refused as INVALID_ARGUMENT instead."""
 
     what: str  # "latent.v1.CountRequest: Exceeded upb_DecodeOptions_MaxDepth"
+    hint: str = "messages nest at most 100 levels deep and strings must be UTF-8"
 
 
 def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
@@ -170,8 +171,7 @@ def mapped_errors(
         if isinstance(request, Unparsable):
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"request: cannot be parsed ({bounded(request.what)}); messages nest at "
-                "most 100 levels deep and strings must be UTF-8",
+                f"request: cannot be parsed ({bounded(request.what)}); {request.hint}",
             )
         try:
             with stop_when(lambda: caller_gone(context)):

@@ -9,7 +9,8 @@ admission) is counted and logged with its code like any other.
 Trailing metadata, as text-embeddings-inference sends in headers: `x-request-id`,
 `x-total-time` (ms from the call's arrival to its status), and for calls that ran a
 sentence model (Encode, Upsert of texts, a text term) `x-queue-time` and
-`x-inference-time` (ms, summed over the request's encode jobs)."""
+`x-inference-time` (ms, summed over the request's encode jobs), and `x-compute-tokens`
+(the tokens the model read, as text-embeddings-inference counts them)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ REQUEST_ID = "x-request-id"
 TOTAL_TIME = "x-total-time"
 QUEUE_TIME = "x-queue-time"
 INFERENCE_TIME = "x-inference-time"
+COMPUTE_TOKENS = "x-compute-tokens"
 # A caller's request id is kept when it is 1 to 128 visible ASCII characters (no space,
 # so that a text log line stays parseable); otherwise the server makes one.
 MAX_REQUEST_ID_CHARS = 128
@@ -123,6 +125,7 @@ def _send_timing(
         timing += [
             (QUEUE_TIME, _ms(model_time.queue_s)),
             (INFERENCE_TIME, _ms(model_time.inference_s)),
+            (COMPUTE_TOKENS, str(model_time.tokens)),
         ]
     earlier = context.trailing_metadata() or ()
     context.set_trailing_metadata((*earlier, *timing))

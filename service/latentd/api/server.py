@@ -11,6 +11,7 @@ import logging
 import socket
 from concurrent import futures
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -23,6 +24,7 @@ from latentd.api.auth import AuthInterceptor, KeyRing
 from latentd.api.errors import ErrorInterceptor
 from latentd.api.metrics import MetricsEndpoint, ServerMetrics, start_metrics_endpoint
 from latentd.api.observing import ObservingInterceptor
+from latentd.api.pipeline import HandlerCollector, Pipeline
 from latentd.api.servicers import (
     ArithmeticServicer,
     CollectionsServicer,
@@ -33,6 +35,9 @@ from latentd.api.servicers import (
 from latentd.api.tls import TlsFiles, server_credentials
 from latentd.core.limits import Limits
 from latentd.core.registry import Registry
+
+if TYPE_CHECKING:
+    from latentd.http.server import HttpServer
 
 SERVICE_NAMES = tuple(
     pb.DESCRIPTOR.services_by_name[name].full_name
@@ -57,14 +62,39 @@ class RunningServer:
     health: health.HealthServicer
     admission: AdmissionInterceptor
     metrics: ServerMetrics
+    pipeline: Pipeline
+    keys: KeyRing | None = None
+    tls: TlsFiles | None = None
+    max_message_bytes: int = 64 * 1024 * 1024
     metrics_endpoint: MetricsEndpoint | None = None
+    http: HttpServer | None = None
+    serving: bool = False
 
     def start_metrics(self, host: str, port: int) -> int:
         """Serve Prometheus metrics over HTTP on host:port (0: any free port); the port."""
         self.metrics_endpoint = start_metrics_endpoint(self.metrics, host, port)
         return self.metrics_endpoint.port
 
+    def start_http(self, host: str, port: int, with_metrics: bool = False) -> int:
+        """Serve the HTTP twin (latentd/http) on host:port (0: any free port), through
+        this server's pipeline, keys and TLS; `with_metrics`: GET /metrics too. The port."""
+        from latentd.http.server import start_http_server  # FastAPI loads only when asked
+
+        self.http = start_http_server(
+            self.pipeline,
+            host=host,
+            port=port,
+            serving=lambda: self.serving,
+            threads=pool_size(self.admission.limit, self.admission.limit),
+            max_body_bytes=self.max_message_bytes,
+            keys=self.keys,
+            metrics=self.metrics if with_metrics else None,
+            tls=self.tls,
+        )
+        return self.http.port
+
     def set_serving(self, serving: bool) -> None:
+        self.serving = serving
         status = (
             health_pb2.HealthCheckResponse.SERVING
             if serving
@@ -77,10 +107,13 @@ class RunningServer:
         """Health NOT_SERVING and new calls UNAVAILABLE at once (the port stays open, so
         balancers see it); the calls in progress get `grace` seconds (None: none), then
         gRPC cancels the rest, whose work stops at its next checkpoint."""
+        self.serving = False
         self.health.enter_graceful_shutdown()
         self.admission.close()
         if grace:
             self.admission.wait_idle(grace)
+        if self.http is not None:
+            self.http.stop()
         self.server.stop(None).wait()
         if not self.admission.wait_idle(STOP_WAIT_S):
             log.warning(
@@ -90,6 +123,17 @@ class RunningServer:
             )
         if self.metrics_endpoint is not None:
             self.metrics_endpoint.stop()
+
+
+def servicer_handlers(registry: Registry, limits: Limits) -> HandlerCollector:
+    """The handlers of every latent.v1 service, as the generated code builds them."""
+    collector = HandlerCollector()
+    pb_grpc.add_ModelsServicer_to_server(ModelsServicer(registry), collector)
+    pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, limits), collector)
+    pb_grpc.add_ArithmeticServicer_to_server(ArithmeticServicer(registry, limits), collector)
+    pb_grpc.add_CollectionsServicer_to_server(CollectionsServicer(registry, limits), collector)
+    pb_grpc.add_DirectionsServicer_to_server(DirectionsServicer(registry, limits), collector)
+    return collector
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -153,27 +197,28 @@ def create_server(
     limits = limits or Limits()
     admission = AdmissionInterceptor(max_concurrent_rpcs or workers)
     metrics = ServerMetrics(registry)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(
-            max_workers=pool_size(workers, admission.limit), thread_name_prefix="rpc"
-        ),
-        interceptors=[
+    handlers = servicer_handlers(registry, limits)
+    pipeline = Pipeline(
+        [
             ObservingInterceptor(metrics),
             *([AuthInterceptor(keys)] if keys is not None and keys.enabled else []),
             admission,
             ErrorInterceptor(),
         ],
+        handlers.handlers,
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(
+            max_workers=pool_size(workers, admission.limit), thread_name_prefix="rpc"
+        ),
+        interceptors=list(pipeline.interceptors),
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.so_reuseport", 0),
         ],
     )
-    pb_grpc.add_ModelsServicer_to_server(ModelsServicer(registry), server)
-    pb_grpc.add_EmbeddingsServicer_to_server(EmbeddingsServicer(registry, limits), server)
-    pb_grpc.add_ArithmeticServicer_to_server(ArithmeticServicer(registry, limits), server)
-    pb_grpc.add_CollectionsServicer_to_server(CollectionsServicer(registry, limits), server)
-    pb_grpc.add_DirectionsServicer_to_server(DirectionsServicer(registry, limits), server)
+    handlers.register_with(server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -194,7 +239,9 @@ def create_server(
         bound = 0
     if bound == 0:
         raise PortUnavailable(_port_problem(host, port, OSError(errno.EADDRINUSE, "in use")))
-    running = RunningServer(server, bound, health_servicer, admission, metrics)
+    running = RunningServer(
+        server, bound, health_servicer, admission, metrics, pipeline, keys, tls, max_message_bytes
+    )
     running.set_serving(not registry.loading)
     server.start()
     return running

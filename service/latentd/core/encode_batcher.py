@@ -336,7 +336,7 @@ class EncodeBatcher:
         """On the caller's thread, once its job is done: the request's model time."""
         if job.observation is not None and job.started_at is not None:
             job.observation.model_time.add(
-                job.started_at - job.queued_at, job.finished_at - job.started_at
+                job.started_at - job.queued_at, job.finished_at - job.started_at, sum(job.kept)
             )
 
     def _finish(self, job: Job, error: BaseException | None) -> None:

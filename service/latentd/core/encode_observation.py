@@ -35,10 +35,12 @@ class ModelTime:
     queue_s: float = 0.0  # queued until the job's first forward pass began
     inference_s: float = 0.0  # from then until its last input was encoded
     jobs: int = 0
+    tokens: int = 0  # the tokens the model read (after truncation), prompts included
 
-    def add(self, queue_s: float, inference_s: float) -> None:
+    def add(self, queue_s: float, inference_s: float, tokens: int) -> None:
         self.queue_s += queue_s
         self.inference_s += inference_s
+        self.tokens += tokens
         self.jobs += 1
 
 

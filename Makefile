@@ -3,15 +3,19 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-# `make serve PORT=6000 HOST=0.0.0.0` passes --port/--host to latentd. Only values given
-# on make's command line are passed, so that otherwise latentd's own defaults (and
-# LATENT_PORT, LATENT_HOST, a --config file through LATENT_CONFIG) apply.
+# `make serve PORT=6000 HOST=0.0.0.0 HTTP_PORT=8080` passes --port/--host/--http-port to
+# latentd. Only values given on make's command line are passed, so that otherwise
+# latentd's own defaults (and LATENT_PORT, LATENT_HOST, LATENT_HTTP_PORT, a --config file
+# through LATENT_CONFIG) apply.
 SERVE_FLAGS :=
 ifeq ($(origin HOST),command line)
 SERVE_FLAGS += $(if $(HOST),--host $(HOST))
 endif
 ifeq ($(origin PORT),command line)
 SERVE_FLAGS += $(if $(PORT),--port $(PORT))
+endif
+ifeq ($(origin HTTP_PORT),command line)
+SERVE_FLAGS += $(if $(HTTP_PORT),--http-port $(HTTP_PORT))
 endif
 
 # No model hub is ever contacted; hnswlib is compiled for any x86-64, not this CPU.

@@ -15,6 +15,7 @@ from latentd.testing import (
     child_env,
     latentd_command,
     read_serving_line,
+    serving_http_url,
     serving_port,
     stop_process,
     wait_for_hnsw,
@@ -34,7 +35,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def default_latentd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The gRPC target and the HTTP twin's base URL of the session's `latentd serve`."""
     cache_dir = Path(os.environ.get("LATENT_E2E_CACHE", REPO / ".cache" / "e2e"))
     data_dir = tmp_path_factory.mktemp("data")
     process = subprocess.Popen(
@@ -47,21 +49,36 @@ def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(cache_dir),
             "--data-dir",
             str(data_dir),
+            "--http-port",
+            "0",
         ],
         stdout=subprocess.PIPE,
         text=True,
         env=child_env(),
     )
     try:
-        target = f"127.0.0.1:{serving_port(read_serving_line(process, timeout=300))}"
+        line = read_serving_line(process, timeout=300)
+        target = f"127.0.0.1:{serving_port(line)}"
         if (
             wait_for_hnsw(target, "glove-6b-50d", timeout=INDEX_WAIT_S, interval=2, process=process)
             is None
         ):
             raise TimeoutError("the GloVe HNSW index was not ready in time")
-        yield target
+        yield target, serving_http_url(line)
     finally:
         stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def default_server(default_latentd: tuple[str, str]) -> str:
+    """The gRPC target ("127.0.0.1:PORT") of the session's `latentd serve`."""
+    return default_latentd[0]
+
+
+@pytest.fixture(scope="session")
+def default_http(default_latentd: tuple[str, str]) -> str:
+    """The HTTP base URL ("http://127.0.0.1:PORT") of the session's `latentd serve`."""
+    return default_latentd[1]
 
 
 @pytest.fixture(scope="session")

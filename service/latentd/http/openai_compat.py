@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
 
 from latent.v1 import latent_pb2 as pb
 
@@ -81,8 +82,8 @@ def embeddings_response(
         vector: Any
         if as_base64:
             vector = base64.b64encode(embedding.vector.packed).decode("ascii")
-        else:
-            vector = list(embedding.vector.values)
+        else:  # float32 written shortest, as proto3 JSON does: 0.87963879, not 0.8796387910842896
+            vector = json_format.MessageToDict(embedding.vector).get("values", [])
         data.append({"object": "embedding", "index": index, "embedding": vector})
     return {
         "object": "list",

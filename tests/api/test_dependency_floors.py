@@ -10,7 +10,12 @@ latentd or latent-client can pick a vulnerable version:
 - grpcio CVE-2024-7246 (HPACK table poisoning through a proxy: failed requests for
   other clients, leaked header names): fixed in 1.58.3, 1.59.5, 1.60.2, 1.61.3, 1.62.3,
   1.63.2, 1.64.3 and 1.65.4, and in every release from 1.66.0. It is the latest grpcio
-  advisory this test knows.
+  advisory this test knows;
+- starlette (under FastAPI, the HTTP twin) CVE-2025-62727 (a crafted Range header makes
+  FileResponse, which serves the Explorer, spend quadratic CPU): fixed in 0.49.1, after
+  CVE-2025-54121 and CVE-2024-47874 (multipart forms), fixed earlier;
+- h11 (under uvicorn) CVE-2025-43859 (lenient chunked-encoding parsing, a request
+  smuggling risk behind some proxies): fixed in 0.16.0.
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ FIXED_IN = {
     "protobuf": ["4.25.8", "5.29.5", "6.31.1"],
     "torch": ["2.6.0"],
     "grpcio": ["1.58.3", "1.59.5", "1.60.2", "1.61.3", "1.62.3", "1.63.2", "1.64.3", "1.65.4"],
+    "starlette": ["0.49.1"],
+    "h11": ["0.16.0"],
 }
-BRANCH_PARTS = {"protobuf": 1, "torch": 2, "grpcio": 2}
+BRANCH_PARTS = {"protobuf": 1, "torch": 2, "grpcio": 2, "starlette": 2, "h11": 2}
 
 
 def is_fixed(distribution: str, version: Version) -> bool:
@@ -63,6 +70,8 @@ def test_the_rule_itself() -> None:
     assert is_fixed("grpcio", Version("1.66.0"))
     assert not is_fixed("torch", Version("2.5.1"))
     assert is_fixed("torch", Version("2.13.0+cpu"))
+    assert not is_fixed("starlette", Version("0.49.0"))
+    assert is_fixed("starlette", Version("1.10.0"))
 
 
 @pytest.mark.parametrize("distribution", sorted(FIXED_IN))
@@ -74,7 +83,7 @@ def test_the_installed_version_is_fixed(distribution: str) -> None:
 @pytest.mark.parametrize(
     ("pyproject", "distributions"),
     [
-        (ROOT / "pyproject.toml", ["grpcio", "protobuf", "torch"]),
+        (ROOT / "pyproject.toml", ["grpcio", "protobuf", "torch", "starlette", "h11"]),
         (ROOT / "clients" / "python" / "pyproject.toml", ["grpcio", "protobuf"]),
     ],
 )

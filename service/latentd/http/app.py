@@ -34,6 +34,7 @@ from latentd.api.pipeline import Pipeline
 from latentd.http import openai_compat
 from latentd.http.calls import HttpCallContext, Outcome, run_call
 from latentd.http.json_schema import REF_PREFIX, message_schemas
+from latentd.http.message_json import message_json
 from latentd.http.routes import RpcRoute, rpc_routes
 from latentd.http.status import http_status
 
@@ -113,11 +114,6 @@ def status_response(outcome: Outcome) -> JSONResponse:
         status_code=http_status(outcome.code),
         headers=dict(outcome.trailing),
     )
-
-
-def message_json(message: Message) -> dict[str, Any]:
-    # Every field, defaults too: a score of 0 or an empty list is an answer, not a gap.
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
 
 
 def parsed(body: bytes, request_type: type[Message]) -> Message | Unparsable:

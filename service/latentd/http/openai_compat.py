@@ -11,9 +11,10 @@ import base64
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
+import numpy as np
 
 from latent.v1 import latent_pb2 as pb
+from latentd.http.message_json import shortest_floats
 
 ENCODING_FORMATS = ("float", "base64")
 TOKENS_HEADER = "x-compute-tokens"
@@ -82,8 +83,8 @@ def embeddings_response(
         vector: Any
         if as_base64:
             vector = base64.b64encode(embedding.vector.packed).decode("ascii")
-        else:  # float32 written shortest, as proto3 JSON does: 0.87963879, not 0.8796387910842896
-            vector = json_format.MessageToDict(embedding.vector).get("values", [])
+        else:  # float32 written shortest, as proto3 JSON does: 0.8796388, not 0.8796387910842896
+            vector = shortest_floats(np.asarray(embedding.vector.values, dtype=np.float32))
         data.append({"object": "embedding", "index": index, "embedding": vector})
     return {
         "object": "list",

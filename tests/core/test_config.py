@@ -505,11 +505,24 @@ def test_word_model_flag() -> None:
         (["--metrics-port", "70000"], "metrics_port: must be between 0 and 65535"),
         (["--metrics-port", "6000", "--port", "6000"], "metrics_port: 6000 is --port too"),
         (["--api-key", "has space"], "api_keys: a key is printable characters"),
+        (["--http-port", "-2"], "http_port: must be between 0 and 65535"),
+        (["--http-port", "6000", "--port", "6000"], "http_port: 6000 is --port too"),
+        (
+            ["--http-port", "9000", "--metrics-port", "9000"],
+            "http_port: 9000 is --metrics-port too",
+        ),
     ],
 )
 def test_operations_settings_are_checked(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         settings(argv)
+
+
+def test_http_port_from_flag_env_and_toml(tmp_path: Path) -> None:
+    assert settings([]).http_port is None  # off unless asked for
+    assert settings(["--http-port", "0"]).http_port == 0
+    assert settings(env={"LATENT_HTTP_PORT": "8080"}).http_port == 8080
+    assert settings(["--config", str(write(tmp_path, "http_port = 8081\n"))]).http_port == 8081
 
 
 def test_api_keys_from_flags_env_and_toml(tmp_path: Path) -> None:

@@ -221,3 +221,25 @@ def test_a_call_whose_client_has_gone_is_stopped(tiny_kv: Any, tmp_path: Path) -
         outcome = run_call(running.pipeline, method, request, gone)
         assert outcome.code is grpc.StatusCode.CANCELLED
         assert outcome.response is None
+
+
+def test_a_taken_http_port_fails_with_one_line_naming_the_flag(
+    tiny_kv: Any, tmp_path: Path
+) -> None:
+    import socket
+
+    from latentd.http.server import HttpPortUnavailable
+    from latentd.testing import _running_test_server
+
+    with (
+        socket.socket() as taken,
+        _running_test_server(tiny_kv, tmp_path, "tiny", False, None, None) as running,
+    ):
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            HttpPortUnavailable, match=f"http port {port} on 127.0.0.1 is in use"
+        ) as raised:
+            running.start_http("127.0.0.1", port)
+        assert "--http-port (env LATENT_HTTP_PORT)" in str(raised.value)

@@ -1,0 +1,218 @@
+"""A collection's documents in Milvus: the store of issue 12's second backend, beside the
+embedded one (SQLite + hnswlib, core/collection.py). It holds what a collection needs
+from its store, over pymilvus's MilvusClient, which talks to a Milvus Lite file and to a
+Milvus standalone or distributed cluster by URI alike:
+
+- create and drop; upsert (one request: Milvus checks the whole batch before it writes,
+  so a bad document writes none); get by ids; delete by ids and/or a filter; count;
+  scroll in id order; search by vectors with a filter; the vectors of ids.
+- Entities: `id` (VARCHAR primary key, at most 512 bytes as the embedded store allows),
+  `text`, `metadata` (JSON, as given), `typed_metadata` (JSON, what filters test:
+  core/milvus_expressions.py) and `vector` (FLOAT_VECTOR, HNSW index with the
+  collection's metric and M / ef_construction).
+- Consistency "Strong": a read sees every write acknowledged before it, as with the
+  embedded store (Milvus waits for its time tick; Bounded would be faster and could miss
+  a just-acknowledged write).
+- Scores as the embedded store gives them: cosine, inner product, or minus the Euclidean
+  distance (Milvus reports L2 as the squared distance).
+- Errors: Milvus unreachable is NotReady (UNAVAILABLE), a timeout DeadlineExceeded, a
+  schema or collection that does not fit FailedPrecondition; each message names the
+  collection and the backend, never INTERNAL.
+
+Not yet wired into the server: `Collection` still owns the embedded store (issue 12)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from latentd.core.documents import CollectionSettings, Document, Filter, Metric
+from latentd.core.errors import DeadlineExceeded, FailedPrecondition, LatentError, NotReady
+from latentd.core.milvus_expressions import FIELD as TYPED
+from latentd.core.milvus_expressions import expression, string_literal, typed_metadata
+
+BACKEND = "milvus"
+ID, TEXT, METADATA, VECTOR = "id", "text", "metadata", "vector"
+MAX_ID_BYTES = 512
+MAX_TEXT_BYTES = 65_535  # Milvus's longest VARCHAR
+CONSISTENCY = "Strong"
+METRIC_OF = {Metric.COSINE: "COSINE", Metric.DOT: "IP", Metric.L2: "L2"}
+# Milvus answers a query with at most this many entities (its default query window).
+QUERY_WINDOW = 16_384
+
+
+class MilvusStore:
+    """One collection's documents in Milvus, through a MilvusClient shared by the
+    collections of a server."""
+
+    def __init__(self, client: Any, settings: CollectionSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self.name = settings.name
+
+    # -- creation --------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, client: Any, settings: CollectionSettings) -> MilvusStore:
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field(ID, DataType.VARCHAR, is_primary=True, max_length=MAX_ID_BYTES)
+        schema.add_field(TEXT, DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
+        schema.add_field(METADATA, DataType.JSON)
+        schema.add_field(TYPED, DataType.JSON)
+        schema.add_field(VECTOR, DataType.FLOAT_VECTOR, dim=settings.dimension)
+        index = client.prepare_index_params()
+        index.add_index(
+            VECTOR,
+            index_type="HNSW",
+            metric_type=METRIC_OF[settings.metric],
+            params={"M": settings.m, "efConstruction": settings.ef_construction},
+        )
+        with milvus_errors(settings.name):
+            client.create_collection(
+                settings.name, schema=schema, index_params=index, consistency_level=CONSISTENCY
+            )
+        return cls(client, settings)
+
+    def drop(self) -> None:
+        with milvus_errors(self.name):
+            self.client.drop_collection(self.name)
+
+    # -- documents -------------------------------------------------------------------------
+
+    def upsert(self, documents: Sequence[Document]) -> int:
+        """Store documents whose vectors are set (encoded and checked by the caller)."""
+        rows = [
+            {
+                ID: doc.id,
+                TEXT: doc.text,
+                METADATA: doc.metadata,
+                TYPED: typed_metadata(doc.metadata),
+                VECTOR: np.asarray(doc.vector, dtype=np.float32).tolist(),
+            }
+            for doc in documents
+        ]
+        with milvus_errors(self.name):
+            self.client.upsert(self.name, rows)
+        return len(rows)
+
+    def get(
+        self, ids: Sequence[str], *, with_vector: bool = False
+    ) -> tuple[list[Document], list[str]]:
+        """The documents of `ids` that exist, in the order asked, and the missing ids."""
+        wanted = list(dict.fromkeys(ids))
+        fields = [ID, TEXT, METADATA, *([VECTOR] if with_vector else [])]
+        with milvus_errors(self.name):
+            rows = self.client.get(self.name, ids=wanted, output_fields=fields) if wanted else []
+        by_id = {row[ID]: _document(row, with_vector) for row in rows}
+        found = [by_id[i] for i in ids if i in by_id]
+        return found, [i for i in ids if i not in by_id]
+
+    def delete(self, ids: Sequence[str] = (), filter: Filter | None = None) -> int:
+        """Delete the given ids (those that exist; with a filter, those that match it), or
+        every document matching the filter. How many were deleted."""
+        doomed = self._ids_where(_with_ids(expression(filter), ids))
+        if doomed:
+            with milvus_errors(self.name):
+                self.client.delete(self.name, ids=doomed)
+        return len(doomed)
+
+    def count(self, filter: Filter | None = None) -> int:
+        with milvus_errors(self.name):
+            rows = self.client.query(
+                self.name, filter=expression(filter), output_fields=["count(*)"]
+            )
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def scroll(
+        self, filter: Filter | None, after: str, limit: int, *, with_vector: bool = False
+    ) -> tuple[list[Document], bool]:
+        """Up to `limit` documents in id order after the id `after`, and whether more
+        match. Every document present for the whole scroll comes exactly once."""
+        later = f"{ID} > {string_literal(after)}"
+        condition = expression(filter)
+        ids = sorted(self._ids_where(f"({later}) and ({condition})" if condition else later))
+        page, more = ids[:limit], len(ids) > limit
+        documents, _ = self.get(page, with_vector=with_vector)
+        return documents, more
+
+    def search(
+        self, vectors: np.ndarray, k: int, filter: Filter | None = None, ef: int = 0
+    ) -> list[list[tuple[str, float]]]:
+        """The `k` best (id, score) of each query vector, best first."""
+        params: dict[str, Any] = {"params": {"ef": max(ef, k)}} if ef else {}
+        with milvus_errors(self.name):
+            results = self.client.search(
+                self.name,
+                data=np.asarray(vectors, dtype=np.float32).tolist(),
+                limit=k,
+                filter=expression(filter),
+                output_fields=[ID],
+                search_params=params,
+                anns_field=VECTOR,
+            )
+        return [[(hit["id"], self._score(hit["distance"])) for hit in hits] for hits in results]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        with milvus_errors(self.name):
+            rows = self.client.get(self.name, ids=list(ids), output_fields=[VECTOR])
+        return {row[ID]: np.asarray(row[VECTOR], dtype=np.float32) for row in rows}
+
+    # -- inside ----------------------------------------------------------------------------
+
+    def _score(self, distance: float) -> float:
+        if self.settings.metric is Metric.L2:  # Milvus: the squared distance
+            return -math.sqrt(max(float(distance), 0.0))
+        return float(distance)
+
+    def _ids_where(self, condition: str) -> list[str]:
+        ids: list[str] = []
+        with milvus_errors(self.name):
+            iterator = self.client.query_iterator(
+                self.name, batch_size=QUERY_WINDOW // 4, filter=condition, output_fields=[ID]
+            )
+            try:
+                while batch := iterator.next():
+                    ids.extend(row[ID] for row in batch)
+            finally:
+                iterator.close()
+        return ids
+
+
+def _with_ids(condition: str, ids: Sequence[str]) -> str:
+    if not ids:
+        return condition
+    listed = f"{ID} in [{', '.join(string_literal(i) for i in dict.fromkeys(ids))}]"
+    return f"({listed}) and ({condition})" if condition else listed
+
+
+def _document(row: dict[str, Any], with_vector: bool) -> Document:
+    vector = np.asarray(row[VECTOR], dtype=np.float32) if with_vector else None
+    return Document(row[ID], row.get(TEXT, ""), vector, dict(row.get(METADATA) or {}))
+
+
+@contextlib.contextmanager
+def milvus_errors(collection: str) -> Iterator[None]:
+    """Milvus's exceptions as core errors naming the collection and the backend."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        yield
+    except MilvusException as exc:
+        raise translated(exc, collection) from None
+
+
+def translated(exc: Any, collection: str) -> LatentError:
+    message = str(getattr(exc, "message", "") or exc)
+    where = f"collection {collection!r} (backend {BACKEND})"
+    lowered = message.lower()
+    if "timeout" in lowered or "deadline" in lowered:
+        return DeadlineExceeded(f"{where}: Milvus did not answer in time: {message}")
+    if any(word in lowered for word in ("connect", "unavailable", "refused", "not ready")):
+        return NotReady(f"{where}: Milvus cannot be reached: {message}")
+    return FailedPrecondition(f"{where}: Milvus refused the request: {message}")

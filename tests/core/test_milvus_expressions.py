@@ -100,9 +100,7 @@ CASES = [
     Filter(none=(condition(key="lang", equals="en"),)),  # a missing key is not "en"
     Filter(none=(condition(key="year", range=Range(gt=0)),)),
     Filter(any=(condition(key="lang", equals="fr"), condition(key="n", equals=True))),
-    Filter(
-        all=(condition(key="lang", equals="en"), condition(key="year", range=Range(gt=2019.5)))
-    ),
+    Filter(all=(condition(key="lang", equals="en"), condition(key="year", range=Range(gt=2019.5)))),
     Filter(condition=Condition(key="tags", exists=True), none=(condition(key="tags", equals="a"),)),
 ]
 

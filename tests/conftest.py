@@ -62,3 +62,39 @@ def server_target(tmp_path_factory: pytest.TempPathFactory, tiny_kv) -> Iterator
     cache_dir: Path = tmp_path_factory.mktemp("cache")
     with start_test_server(tiny_kv, cache_dir=cache_dir) as target:
         yield target
+
+
+BACKENDS = ("embedded", "milvus")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def collections_backend(request: pytest.FixtureRequest) -> str:
+    """The conformance suite's parameter: each collections test runs once per backend."""
+    backend: str = request.param
+    if backend == "milvus":
+        pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip: latentd[milvus])")
+        pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
+    return backend
+
+
+@pytest.fixture(scope="session")
+def milvus_target(tmp_path_factory: pytest.TempPathFactory, tiny_kv) -> Iterator[str]:
+    """A real latentd like `server_target` whose collections are kept in Milvus (a
+    Milvus Lite file)."""
+    from latentd.config import Settings
+
+    data_dir = tmp_path_factory.mktemp("milvus-data")
+    lite = tmp_path_factory.mktemp("milvus-lite") / "collections.db"
+    settings = Settings(collections_backend="milvus", milvus_uri=str(lite))
+    cache_dir: Path = tmp_path_factory.mktemp("cache")
+    with start_test_server(tiny_kv, cache_dir, settings=settings, data_dir=data_dir) as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def collections_target(collections_backend: str, request: pytest.FixtureRequest) -> str:
+    """A server whose new collections go to `collections_backend`: the conformance
+    suite's one fixture (tests/api/test_collections_api.py, tests/client/...)."""
+    name = "milvus_target" if collections_backend == "milvus" else "server_target"
+    target: str = request.getfixturevalue(name)
+    return target

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from latentd.config import DEFAULT_SENTENCE_MODEL, DEFAULT_WORD_MODEL, ModelSpec, Settings
+from latentd.core.collection_backends import MilvusParams
 from latentd.core.collections import Collections
 from latentd.core.direction_book import DirectionBook, SavedDirection
 from latentd.core.directions import define
@@ -94,7 +95,13 @@ def build_registry(
         registry.add(space, default=spec.default)
     for spec, model in zip(sentences, models, strict=True):
         registry.add(model, default=spec.default)
-    collections = Collections(settings.data_dir, registry.model, settings.hnsw)
+    collections = Collections(
+        settings.data_dir,
+        registry.model,
+        settings.hnsw,
+        backend=settings.collections_backend,
+        milvus=MilvusParams(settings.milvus_uri, settings.milvus_token),
+    )
     collections.open_all()
     registry.collections = collections
     registry.directions = DirectionBook(settings.data_dir)

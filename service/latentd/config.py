@@ -101,6 +101,10 @@ class Settings:
     grace: float = 10.0
     metrics_port: int | None = None  # None: no metrics endpoint; 0: any free port
     http_port: int | None = None  # None: no HTTP twin; 0: any free port
+    # Where new collections keep their documents (core/collection_backends.py).
+    collections_backend: str = "embedded"
+    milvus_uri: str = ""  # "": a Milvus Lite file under data_dir; or http://host:19530
+    milvus_token: str = ""
     log_format: str = "text"
     word_models: tuple[ModelSpec, ...] = ()
     sentence_models: tuple[ModelSpec, ...] = ()
@@ -147,6 +151,19 @@ _SCALARS: list[tuple[str, Callable[[str], Any], str]] = [
         "(0: any free port)",
     ),
     ("log_format", str, " or ".join(LOG_FORMATS) + " (json: one object a line)"),
+    (
+        "collections_backend",
+        str,
+        "where new collections keep their documents: embedded (SQLite + hnswlib under "
+        "--data-dir) or milvus",
+    ),
+    (
+        "milvus_uri",
+        str,
+        "the Milvus of the milvus backend: a Milvus Lite file, or http://HOST:19530 "
+        "(default: milvus.db under --data-dir)",
+    ),
+    ("milvus_token", str, "token of a Milvus server that needs one (user:password or a key)"),
 ]
 # Repeatable flags whose env twin is a comma-separated list.
 _LISTS: list[tuple[str, str, str]] = [
@@ -393,6 +410,9 @@ _TOML_TYPES: dict[str, type] = {
             "tls_key",
             "tls_client_ca",
             "log_format",
+            "collections_backend",
+            "milvus_uri",
+            "milvus_token",
         )
     },
     **{
@@ -576,6 +596,10 @@ def _validate(s: Settings) -> None:
     if s.http_port and s.http_port in (s.port, s.metrics_port):
         which = "--port" if s.http_port == s.port else "--metrics-port"
         raise ConfigError(f"http_port: {s.http_port} is {which} too; choose another")
+    if s.collections_backend not in ("embedded", "milvus"):
+        raise ConfigError(
+            f"collections_backend: must be embedded or milvus, got {s.collections_backend!r}"
+        )
     if (s.tls_cert is None) != (s.tls_key is None):
         raise ConfigError("tls_cert: --tls-cert and --tls-key go together")
     if s.tls_client_ca is not None and s.tls_cert is None:

@@ -95,6 +95,7 @@ def _running_test_server(
     from latentd.api.server import create_server
     from latentd.app import default_sentence_dir, define_config_directions
     from latentd.config import DEFAULT_SENTENCE_MODEL, Settings
+    from latentd.core.collection_backends import MilvusParams
     from latentd.core.collections import Collections
     from latentd.core.direction_book import DirectionBook
     from latentd.core.index import HnswParams
@@ -114,7 +115,12 @@ def _running_test_server(
         )
         registry.add(model, default=True)
     temporary = tempfile.TemporaryDirectory(prefix="latent-data-")
-    registry.collections = Collections(data_dir or Path(temporary.name), registry.model)
+    registry.collections = Collections(
+        data_dir or Path(temporary.name),
+        registry.model,
+        backend=settings.collections_backend,
+        milvus=MilvusParams(settings.milvus_uri, settings.milvus_token),
+    )
     registry.collections.open_all()
     registry.directions = DirectionBook(data_dir or Path(temporary.name))
     registry.collections.on_delete = registry.directions.forget_space

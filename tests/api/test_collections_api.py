@@ -21,8 +21,8 @@ TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def channel(server_target: str) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(server_target) as ch:
+def channel(collections_target: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(collections_target) as ch:
         grpc.channel_ready_future(ch).result(timeout=30)
         yield ch
 

@@ -1,6 +1,6 @@
 """`latent collection`, `latent import` and `latent search`, run in-process with
-`main([...])` against a real latentd (`server_target`); the filter mini-language and
-the file readers need no server."""
+`main([...])` against a real latentd (`collections_target`: once per backend); the
+filter mini-language and the file readers need no server."""
 
 from __future__ import annotations
 
@@ -45,13 +45,13 @@ def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def imported(server_target: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def imported(collections_target: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The collection `cli-docs`: ROWS from JSON lines and CSV's three rows."""
     directory = tmp_path_factory.mktemp("import")
     jsonl = write_jsonl(directory / "docs.jsonl", ROWS)
     csv = directory / "docs.csv"
     csv.write_text(CSV, encoding="utf-8")
-    target = ["--target", server_target]
+    target = ["--target", collections_target]
     assert main(["collection", "create", "cli-docs", "--model", SENTENCE, *target]) == 0
     assert main(["import", "cli-docs", str(jsonl), *target]) == 0
     assert main(["import", "cli-docs", str(csv), "--batch-size", "2", *target]) == 0
@@ -59,9 +59,9 @@ def imported(server_target: str, tmp_path_factory: pytest.TempPathFactory) -> st
 
 
 def test_collection_create_info_list_delete(
-    server_target: str, capsys: pytest.CaptureFixture[str]
+    collections_target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = ("--target", server_target)
+    target = ("--target", collections_target)
     code, out, err = run(
         capsys, "collection", "create", "cli-life", "--dimension", "3", "--metric", "l2", *target
     )
@@ -89,8 +89,10 @@ def test_collection_create_info_list_delete(
     assert err.startswith("latent: not found: collection: unknown collection 'cli-life'")
 
 
-def test_collection_create_errors(server_target: str, capsys: pytest.CaptureFixture[str]) -> None:
-    target = ("--target", server_target)
+def test_collection_create_errors(
+    collections_target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = ("--target", collections_target)
     code, _, err = run(capsys, "collection", "create", "cli-x", *target)
     assert code == 2
     assert "one of the arguments --model --dimension is required" in err
@@ -106,9 +108,9 @@ def test_collection_create_errors(server_target: str, capsys: pytest.CaptureFixt
 
 
 def test_import_prints_a_summary(
-    server_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    collections_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = ("--target", server_target)
+    target = ("--target", collections_target)
     assert run(capsys, "collection", "create", "cli-summary", "--model", SENTENCE, *target)[0] == 0
     path = write_jsonl(tmp_path / "few.jsonl", ROWS[:3])
     code, out, err = run(capsys, "import", "cli-summary", str(path), *target)
@@ -119,11 +121,11 @@ def test_import_prints_a_summary(
 
 
 def test_imported_documents_and_metadata(
-    server_target: str, imported: str, capsys: pytest.CaptureFixture[str]
+    collections_target: str, imported: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import latent
 
-    with latent.Client(server_target) as client:
+    with latent.Client(collections_target) as client:
         assert client.count(imported) == 7
         found = client.get(imported, ["j3", "c1", "c3"]).documents
     assert found[0].metadata == {"lang": "fr", "year": 2022}
@@ -134,9 +136,9 @@ def test_imported_documents_and_metadata(
 
 
 def test_search_table_and_filters(
-    server_target: str, imported: str, capsys: pytest.CaptureFixture[str]
+    collections_target: str, imported: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = ("--target", server_target)
+    target = ("--target", collections_target)
     code, out, err = run(
         capsys, "search", imported, "a kitten asleep on the sofa", "-k", "3", *target
     )
@@ -182,9 +184,9 @@ def test_search_table_and_filters(
 
 
 def test_search_like_and_threshold(
-    server_target: str, imported: str, capsys: pytest.CaptureFixture[str]
+    collections_target: str, imported: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = ("--target", server_target)
+    target = ("--target", collections_target)
     code, out, _ = run(capsys, "search", imported, "--like", "j1", "-k", "1", *target)
     assert code == 0
     assert out.splitlines()[1].split()[:2] == ["1", "c1"]  # the other cat nap
@@ -198,21 +200,21 @@ def test_search_like_and_threshold(
 
 
 def test_unknown_collection_says_how_to_create_it(
-    server_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    collections_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "search", "cli-nope", "x", "--target", server_target)
+    code, _, err = run(capsys, "search", "cli-nope", "x", "--target", collections_target)
     assert code == 1
     assert "unknown collection 'cli-nope'" in err
     assert "latent collection create NAME --model MODEL" in err
     path = write_jsonl(tmp_path / "one.jsonl", ROWS[:1])
-    code, _, err = run(capsys, "import", "cli-nope", str(path), "--target", server_target)
+    code, _, err = run(capsys, "import", "cli-nope", str(path), "--target", collections_target)
     assert code == 1 and "unknown collection 'cli-nope'" in err
 
 
 def test_import_vectors_and_errors_name_the_line(
-    server_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    collections_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = ("--target", server_target)
+    target = ("--target", collections_target)
     assert run(capsys, "collection", "create", "cli-vec", "--dimension", "3", *target)[0] == 0
     good = write_jsonl(
         tmp_path / "good.jsonl",
@@ -238,7 +240,7 @@ def test_import_vectors_and_errors_name_the_line(
 
 
 def test_import_parquet(
-    server_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    collections_target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
@@ -252,7 +254,7 @@ def test_import_parquet(
     )
     path = tmp_path / "docs.parquet"
     pq.write_table(table, path)
-    target = ("--target", server_target)
+    target = ("--target", collections_target)
     assert run(capsys, "collection", "create", "cli-parquet", "--model", SENTENCE, *target)[0] == 0
     code, out, err = run(capsys, "import", "cli-parquet", str(path), *target)
     assert (code, err) == (0, "")

@@ -31,8 +31,8 @@ CORPUS = [
 
 
 @pytest.fixture(scope="module")
-def client(server_target: str) -> Iterator[latent.Client]:
-    with latent.Client(server_target, timeout=60) as c:
+def client(collections_target: str) -> Iterator[latent.Client]:
+    with latent.Client(collections_target, timeout=60) as c:
         yield c
 
 
@@ -361,9 +361,9 @@ def test_delete_collection(client: latent.Client) -> None:
         client.delete_collection("client-gone")
 
 
-def test_async_client(server_target: str, docs: str) -> None:
+def test_async_client(collections_target: str, docs: str) -> None:
     async def run() -> tuple[list[str], list[str], int]:
-        async with latent.AsyncClient(server_target, timeout=60) as aio:
+        async with latent.AsyncClient(collections_target, timeout=60) as aio:
             await aio.create_collection("client-async", dimension=2, exist_ok=True)
             await aio.upsert(
                 "client-async", [{"id": f"a{i}", "vector": [1.0, float(i)]} for i in range(5)]
@@ -454,3 +454,19 @@ def test_search_query_forms() -> None:
     assert recommend.negative[0].text == "c"
     with pytest.raises(ValueError, match="no weight"):
         cv.search_query(latent.Term(key="a", weight=2.0))
+
+
+def test_the_backend_is_reported_and_chosen_per_collection(
+    client: latent.Client, collections_backend: str
+) -> None:
+    default = client.create_collection("where-default", dimension=2)
+    assert default.backend == collections_backend  # the server's --collections-backend
+    other = "embedded" if collections_backend == "milvus" else "milvus"
+    chosen = client.create_collection("where-chosen", dimension=2, backend=other)
+    assert chosen.backend == other
+    client.upsert("where-chosen", [{"id": "a", "vector": [1.0, 0.0]}])
+    assert [h.id for h in client.search("where-chosen", [1.0, 0.0], k=1).hits] == ["a"]
+    with pytest.raises(latent.InvalidArgument, match="backend"):
+        client.create_collection("where-not", dimension=2, backend="postgres")
+    client.delete_collection("where-default")
+    client.delete_collection("where-chosen")

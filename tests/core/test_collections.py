@@ -36,12 +36,23 @@ def no_models(name: str) -> SentenceModel:
     raise NotFound(f"model: unknown model {name!r}")
 
 
-@pytest.fixture
-def collections(tmp_path: Path) -> Iterator[Collections]:
-    manager = Collections(tmp_path / "data", no_models)
+@pytest.fixture(params=["embedded", "milvus"])
+def collections(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Collections]:
+    """The conformance suite's fixture at the core: every test that takes it runs on
+    both backends (Milvus: a Milvus Lite file in the test's directory)."""
+    if request.param == "milvus":
+        pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip: latentd[milvus])")
+        pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
+    manager = Collections(tmp_path / "data", no_models, backend=request.param)
     manager.open_all()
     yield manager
     manager.close()
+
+
+def embedded_only(collections: Collections, promise: str) -> None:
+    """Skip, naming the promise, a test of what only the embedded store does."""
+    if collections.backend != "embedded":
+        pytest.skip(f"{promise}: the embedded store's (SQLite + hnswlib); Milvus keeps its own")
 
 
 def docs(n: int, seed: int = 0, start: int = 0) -> list[Document]:
@@ -60,7 +71,8 @@ def docs(n: int, seed: int = 0, start: int = 0) -> list[Document]:
 def brute_force(
     collection: Collection, vector: np.ndarray, k: int, where: Filter | None = None
 ) -> list[str]:
-    found, _ = collection.get_documents(sorted(collection._ids), with_vector=True)
+    everything, _ = collection.scroll(limit=100_000)
+    found, _ = collection.get_documents([d.id for d in everything], with_vector=True)
     found = [d for d in found if matches(where, d.metadata)]
     unit = vector / np.linalg.norm(vector)
     scored = sorted(found, key=lambda d: -float(unit @ (d.vector / np.linalg.norm(d.vector))))
@@ -130,6 +142,7 @@ def test_upsert_replaces_and_is_all_or_nothing(collections: Collections) -> None
 
 
 def test_delete_by_ids_and_filter_and_reuse_labels(collections: Collections) -> None:
+    embedded_only(collections, "reusing the labels of deleted documents in hnswlib")
     collections.create("c", dimension=DIM)
     c = collections.get("c")
     c.upsert(docs(100), LIMITS)
@@ -143,6 +156,7 @@ def test_delete_by_ids_and_filter_and_reuse_labels(collections: Collections) -> 
 
 
 def test_rewriting_the_same_ids_does_not_grow(collections: Collections, tmp_path: Path) -> None:
+    embedded_only(collections, "a data directory that does not grow on rewrites")
     collections.create("c", dimension=DIM)
     c = collections.get("c")
     c.upsert(docs(1000)[:500], LIMITS)
@@ -604,3 +618,40 @@ def test_a_create_or_delete_cut_short_by_a_crash_leaves_nothing_behind(tmp_path:
     manager.create("new", dimension=DIM)
     assert not [p for p in data.iterdir() if p.name.startswith(".creating-")]
     manager.close()
+
+
+def test_the_backend_is_chosen_per_collection_and_kept_across_restarts(tmp_path: Path) -> None:
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
+    data = tmp_path / "data"
+    first = Collections(data, no_models)
+    first.open_all()
+    assert first.create("kept-here", dimension=DIM).settings.backend == "embedded"
+    assert first.create("in-milvus", dimension=DIM, backend="milvus").settings.backend == "milvus"
+    first.get("in-milvus").upsert(docs(3), LIMITS)
+    with pytest.raises(AlreadyExists):  # one name, one collection, whichever backend
+        first.create("kept-here", dimension=DIM, backend="milvus")
+    with pytest.raises(InvalidArgument, match="backend: must be embedded or milvus"):
+        first.create("x", dimension=DIM, backend="postgres")
+    first.close()
+    again = Collections(data, no_models)  # the default backend is still embedded
+    again.open_all()
+    assert {i.settings.name: i.settings.backend for i in again.list()} == {
+        "in-milvus": "milvus",
+        "kept-here": "embedded",
+    }
+    assert again.get("in-milvus").count() == 3
+    again.delete("in-milvus")
+    assert again.find("in-milvus") is None
+    again.close()
+
+
+def test_an_unreachable_milvus_stops_the_start_naming_the_backend(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus", reason="pymilvus is not installed")
+    from latentd.core.collection_backends import MilvusParams
+    from latentd.core.errors import NotReady
+
+    manager = Collections(
+        tmp_path / "data", no_models, backend="milvus", milvus=MilvusParams("http://127.0.0.1:9")
+    )
+    with pytest.raises(NotReady, match=r"backend milvus \(http://127.0.0.1:9\)"):
+        manager.open_all()

@@ -102,6 +102,8 @@ def sample(action: argparse.Action, tmp_path: Path) -> tuple[list[str], str]:
         return [flag, "debug"], "debug"
     if action.dest == "log_format":
         return [flag, "json"], "json"
+    if action.dest == "collections_backend":
+        return [flag, "milvus"], "milvus"
     if action.type is float:
         return [flag, "3.5"], "3.5"
     if action.dest == "cache_dir":
@@ -506,6 +508,7 @@ def test_word_model_flag() -> None:
         (["--metrics-port", "6000", "--port", "6000"], "metrics_port: 6000 is --port too"),
         (["--api-key", "has space"], "api_keys: a key is printable characters"),
         (["--http-port", "-2"], "http_port: must be between 0 and 65535"),
+        (["--collections-backend", "postgres"], "collections_backend: must be embedded or milvus"),
         (["--http-port", "6000", "--port", "6000"], "http_port: 6000 is --port too"),
         (
             ["--http-port", "9000", "--metrics-port", "9000"],
@@ -516,6 +519,17 @@ def test_word_model_flag() -> None:
 def test_operations_settings_are_checked(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         settings(argv)
+
+
+def test_collections_backend_and_milvus_settings(tmp_path: Path) -> None:
+    assert settings([]).collections_backend == "embedded"
+    s = settings(
+        env={"LATENT_COLLECTIONS_BACKEND": "milvus", "LATENT_MILVUS_URI": "http://m:19530"}
+    )
+    assert (s.collections_backend, s.milvus_uri) == ("milvus", "http://m:19530")
+    assert settings(["--milvus-token", "u:p"]).milvus_token == "u:p"
+    toml = write(tmp_path, 'collections_backend = "milvus"\nmilvus_uri = "lite.db"\n')
+    assert settings(["--config", str(toml)]).collections_backend == "milvus"
 
 
 def test_http_port_from_flag_env_and_toml(tmp_path: Path) -> None:

@@ -136,9 +136,10 @@ def test_the_vectors_of_ids(store: MilvusStore) -> None:
 
 
 def test_a_schema_that_does_not_fit_is_failed_precondition(store: MilvusStore) -> None:
+    good = Document("ok", "", np.ones(DIM, np.float32), {})
     wrong = Document("x", "", np.zeros(DIM + 3, np.float32), {})
-    with pytest.raises(FailedPrecondition) as raised:
-        store.upsert([wrong])
+    with pytest.raises(FailedPrecondition) as raised:  # one request: none is written
+        store.upsert([good, wrong])
     assert f"collection {store.name!r} (backend milvus)" in str(raised.value)
     assert store.count() == 0
 
@@ -160,3 +161,19 @@ def test_an_unreachable_server_is_not_ready() -> None:
     error = translated(raised.value, "notes")
     assert isinstance(error, NotReady | FailedPrecondition)
     assert "(backend milvus)" in str(error)
+
+
+def test_a_cosine_store_keeps_extreme_vectors_exactly(store: MilvusStore) -> None:
+    huge = np.array([3e37, -1e37, 2.5e36, 0, 0, 0, 0, 1e30], np.float32)
+    tiny = np.array([1e-38, 3e-39, -2e-38, 0, 0, 0, 1e-45, 0], np.float32)
+    plain = np.arange(1, DIM + 1, dtype=np.float32)
+    store.upsert(
+        [Document(n, "", v, {}) for n, v in (("huge", huge), ("tiny", tiny), ("plain", plain))]
+    )
+    found, _ = store.get(["huge", "tiny", "plain"], with_vector=True)
+    for doc, given in zip(found, (huge, tiny, plain), strict=True):
+        assert doc.vector is not None
+        assert np.array_equal(doc.vector, given)  # exactly: only powers of two were applied
+    best = store.search(huge[None, :] / np.float32(1e37), k=1)[0][0]
+    assert best[0] == "huge"
+    assert best[1] == pytest.approx(1.0, abs=1e-5)

@@ -106,7 +106,8 @@ class Server:
 class Latentd:
     """Starts `latentd serve` over one data directory, its stderr appended to one log."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = extra_args  # e.g. ("--collections-backend", "milvus")
         self.data = tmp_path / "data"
         self.cache = tmp_path / "cache"
         self.log = tmp_path / "latentd.log"
@@ -134,6 +135,7 @@ class Latentd:
                     str(self.cache),
                     "--word-model",
                     f"w={self.words}",
+                    *self.extra_args,
                 ],
                 stdout=subprocess.PIPE,
                 stderr=log,

@@ -968,6 +968,7 @@ def create_collection_request(
     m: int | None,
     ef_construction: int | None,
     exist_ok: bool,
+    backend: str | None = None,
 ) -> pb.CreateCollectionRequest:
     return pb.CreateCollectionRequest(
         name=name,
@@ -976,6 +977,7 @@ def create_collection_request(
         metric=metric(metric_name),
         hnsw=pb.HnswConfig(m=m, ef_construction=ef_construction),
         exist_ok=exist_ok,
+        backend=backend,
     )
 
 
@@ -1042,6 +1044,7 @@ def collection_info(m: pb.CollectionInfo) -> CollectionInfo:
         count=m.count,
         index_state=index_state(m.index_state),
         disk_bytes=m.disk_bytes,
+        backend=m.backend or "embedded",
     )
 
 

@@ -495,18 +495,20 @@ class AsyncClient(ClientBase[grpc.aio.Channel]):
         m: int | None = None,
         ef_construction: int | None = None,
         exist_ok: bool = False,
+        backend: str | None = None,
         timeout: float | None = None,
     ) -> CollectionInfo:
         """Create a collection: of texts encoded by ``model`` (a loaded sentence model), or
         of your own vectors of ``dimension`` (no model).
 
         ``metric`` is ``"cosine"`` (the default), ``"dot"`` or ``"l2"``; ``m`` and
-        ``ef_construction`` (HNSW) left at None take the server's defaults. An existing
-        collection raises :class:`latent.AlreadyExists`, unless ``exist_ok`` and its
-        settings are the same.
+        ``ef_construction`` (HNSW) left at None take the server's defaults. ``backend``
+        is ``"embedded"`` or ``"milvus"`` (None: the server's ``--collections-backend``).
+        An existing collection raises :class:`latent.AlreadyExists`, unless ``exist_ok``
+        and its settings are the same.
         """
         request = cv.create_collection_request(
-            name, model, dimension, metric, m, ef_construction, exist_ok
+            name, model, dimension, metric, m, ef_construction, exist_ok, backend
         )
         resp = await self._call(self._collections.CreateCollection, request, timeout)
         return cv.collection_info(resp)

@@ -416,6 +416,12 @@ def _build_parser() -> _Parser:
         action="store_true",
         help="no error if the collection exists with the same settings",
     )
+    c.add_argument(
+        "--backend",
+        choices=("embedded", "milvus"),
+        default=None,
+        help="where its documents are kept (default: the server's --collections-backend)",
+    )
     actions.add_parser(
         "list", parents=[common], help="list the collections", description="Every collection."
     )
@@ -1069,6 +1075,7 @@ def _print_collection(info: CollectionInfo) -> None:
         ["documents", str(info.count)],
         ["index", info.index_state or "-"],
         ["disk", _size(info.disk_bytes)],
+        ["backend", info.backend],
     ]
     print(_table(["", ""], rows, right=set()).split("\n", 1)[1])
 
@@ -1112,6 +1119,7 @@ def _cmd_collection(client: Client, args: argparse.Namespace) -> None:
             m=args.hnsw_m,
             ef_construction=args.ef_construction,
             exist_ok=args.exist_ok,
+            backend=args.backend,
         )
     else:
         info = client.get_collection(args.name)

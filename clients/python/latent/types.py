@@ -200,7 +200,8 @@ class CollectionInfo:
     ef_construction: int  # HNSW build breadth
     count: int  # documents
     index_state: IndexState | None
-    disk_bytes: int
+    disk_bytes: int  # its directory under the server's data directory (0 on Milvus)
+    backend: str = "embedded"  # where its documents are kept: "embedded" or "milvus"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -599,6 +599,7 @@ def create_collection_args(request: pb.CreateCollectionRequest) -> Args:
         dimension=request.dimension,
         metric=metric(request.metric),
         exist_ok=request.exist_ok,
+        backend=request.backend,
         **given(request.hnsw, "m", "ef_construction"),
     )
 
@@ -614,6 +615,7 @@ def collection_info(info: CollectionInfo) -> pb.CollectionInfo:
         count=info.count,
         index_state=INDEX_STATE[info.index_state],
         disk_bytes=info.disk_bytes,
+        backend=settings.backend,
     )
 
 

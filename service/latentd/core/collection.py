@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import hnswlib
 import numpy as np
@@ -374,7 +374,7 @@ class Collection:
         return self._matrix
 
     def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
-        _check_no_restrict(restrict)
+        check_no_restrict(restrict)
         if filter is not None:
             check_filter(filter)
         with self._lock.read():
@@ -408,6 +408,10 @@ class Collection:
         )
 
     @property
+    def has_model(self) -> bool:
+        return self._model is not None
+
+    @property
     def model(self) -> Space:
         if self._model is None:
             raise FailedPrecondition(
@@ -427,7 +431,7 @@ class Collection:
         ef: int,
         filter: Filter | None = None,
     ) -> Hits:
-        _check_no_restrict(restrict)
+        check_no_restrict(restrict)
         with self._lock.read():
             allowed = self._allowed(filter)
             matching = int(allowed.sum())
@@ -463,15 +467,7 @@ class Collection:
     def upsert(self, documents: Sequence[Document], limits: Limits) -> int:
         """Store every document or none: all are checked (and texts encoded) before
         anything is written, then one SQLite transaction commits them."""
-        if not documents:
-            raise invalid("documents", "must not be empty")
-        if len(documents) > limits.max_documents:
-            raise invalid(
-                "documents", f"at most {limits.max_documents} in one request, got {len(documents)}"
-            )
-        seen: dict[str, int] = {}
-        for i, doc in enumerate(documents):
-            check_document(doc, i, self, seen, limits)
+        check_documents(self, documents, limits)
         vectors = self._vectors_of(documents, limits)
         index_form = self._index_form(vectors)
         with self._lock.write():
@@ -599,7 +595,7 @@ class Collection:
         if limit < 1:
             raise invalid("limit", f"must be at least 1, got {limit}")
         with self._lock.read():
-            after = _decode_token(page_token)
+            after = decode_token(page_token)
             ordered = self._ids_in_order()
             page: list[Document] = []
             more = False
@@ -611,7 +607,7 @@ class Collection:
                     more = True  # one more match exists: the page gets a token
                     break
                 page.append(self._document(label, with_vector))
-            return page, (_encode_token(page[-1].id) if more else "")
+            return page, (encode_token(page[-1].id) if more else "")
 
     def _ids_in_order(self) -> list[str]:
         generation, ordered = self._sorted_ids
@@ -782,46 +778,7 @@ class Collection:
             raise FailedPrecondition(f"collection {self.name!r} was deleted")
 
     def _vectors_of(self, documents: Sequence[Document], limits: Limits) -> np.ndarray:
-        """Raw float32 vectors: given ones as they are (checked: finite, and not zero for
-        cosine), texts through the model."""
-        vectors = np.zeros((len(documents), self.dimension), np.float32)
-        texts = [(i, d.text) for i, d in enumerate(documents) if d.vector is None]
-        given = [i for i, doc in enumerate(documents) if doc.vector is not None]
-        if given:
-            vectors[given] = [documents[i].vector for i in given]
-            self._check_given(vectors, given)
-        if texts:
-            embedded = self.model.embed(
-                [t for _, t in texts],
-                truncate=True,
-                field="documents texts",
-                max_request_tokens=limits.max_request_tokens,
-            )
-            vectors[[i for i, _ in texts]] = embedded.vectors
-        return vectors
-
-    def _check_given(self, vectors: np.ndarray, given: list[int]) -> None:
-        """The given vectors (rows `given` of `vectors`) checked all at once; the error
-        names the first bad document, as a check per document would."""
-        rows = vectors[given]
-        bad = ~np.isfinite(rows).all(axis=1)
-        zero = np.zeros(len(given), bool)
-        long = np.zeros(len(given), bool)
-        if self.settings.metric is Metric.COSINE:
-            zero = np.asarray(~rows.any(axis=1))
-        else:
-            long = np.linalg.norm(rows.astype(np.float64), axis=1) > MAX_RAW_NORM
-        if bad.any() or zero.any() or long.any():
-            at = int(np.flatnonzero(bad | zero | long)[0])
-            problem = (
-                "contains NaN or Inf"
-                if bad[at]
-                else "is all zeros (it has no direction)"
-                if zero[at]
-                else f"is longer than {MAX_RAW_NORM:.0e}: the scores of a dot or L2 "
-                "collection would overflow"
-            )
-            raise invalid(f"documents[{given[at]}].vector", problem)
+        return document_vectors(self, documents, limits)
 
     def _index_form(self, vectors: np.ndarray) -> np.ndarray:
         """Rows as the index and the mirror keep them: unit length for cosine."""
@@ -846,45 +803,10 @@ class Collection:
         self._filter_cache[filter] = (self._generation, allowed)
         return allowed
 
-    def _scores(self, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        """Scores of each query (n, d) against vectors in index form (m, d) -> (n, m)."""
-        if self.settings.metric is Metric.L2:
-            sq = (queries**2).sum(1)[:, None] - 2 * queries @ vectors.T + (vectors**2).sum(1)
-            return np.asarray(-np.sqrt(np.maximum(sq, 0)), np.float32)
-        return np.asarray(queries @ vectors.T, np.float32)
-
     def _exact(
         self, batch: QueryBatch, k: int, method: AnalogyMethod, allowed: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        candidates = np.flatnonzero(allowed)  # ascending labels
-        n = len(batch)
-        rows = np.full((n, k), -1, np.int64)
-        scores = np.full((n, k), -np.inf, np.float32)
-        if not len(candidates):
-            return rows, scores
-        # Gathering most of the matrix costs more than scoring all of it and masking.
-        whole = len(candidates) > len(self._live) // 2
-        if whole:
-            candidates = np.arange(len(self._live))
-        vectors = self._matrix if whole else self._matrix[candidates]
-        terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
-        per_chunk = max(1, (64 << 20) // (len(candidates) * 4 * terms))
-        for start in range(0, n, per_chunk):
-            checkpoint()
-            chunk = batch.rows(slice(start, start + per_chunk))
-            if method is AnalogyMethod.COSMUL:
-                sims = np.einsum("ntd,cd->ntc", chunk.terms, vectors)
-                s = cosmul_scores(sims, chunk.weights)
-            else:
-                s = self._scores(chunk.combined, vectors)
-            if whole:
-                s[:, ~allowed] = -np.inf
-            _mask_labels(s, candidates, chunk.exclude)
-            r, v = top_k(s, min(k, len(candidates)))
-            found = np.where(r >= 0, candidates[np.maximum(r, 0)], -1)
-            rows[start : start + len(chunk), : r.shape[1]] = found
-            scores[start : start + len(chunk), : r.shape[1]] = v
-        return rows, scores
+        return exact_search(self._matrix, self.settings.metric, batch, k, method, allowed)
 
     def _rerank_scores(
         self, batch: QueryBatch, method: AnalogyMethod, candidates: np.ndarray
@@ -1054,8 +976,85 @@ class _LabelKeys:
         return len(self._docs)
 
 
+class DocumentTarget(Protocol):
+    """What the document checks need of a collection, whichever store holds it."""
+
+    name: str
+    settings: CollectionSettings
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def has_model(self) -> bool: ...
+
+    @property
+    def model(self) -> Space: ...
+
+
+def document_vectors(
+    collection: DocumentTarget, documents: Sequence[Document], limits: Limits
+) -> np.ndarray:
+    """Raw float32 vectors: given ones as they are (checked: finite, and not zero for
+    cosine), texts through the model."""
+    vectors = np.zeros((len(documents), collection.dimension), np.float32)
+    texts = [(i, d.text) for i, d in enumerate(documents) if d.vector is None]
+    given = [i for i, doc in enumerate(documents) if doc.vector is not None]
+    if given:
+        vectors[given] = [documents[i].vector for i in given]
+        _check_given(collection.settings.metric, vectors, given)
+    if texts:
+        embedded = collection.model.embed(
+            [t for _, t in texts],
+            truncate=True,
+            field="documents texts",
+            max_request_tokens=limits.max_request_tokens,
+        )
+        vectors[[i for i, _ in texts]] = embedded.vectors
+    return vectors
+
+
+def _check_given(metric: Metric, vectors: np.ndarray, given: list[int]) -> None:
+    """The given vectors (rows `given` of `vectors`) checked all at once; the error
+    names the first bad document, as a check per document would."""
+    rows = vectors[given]
+    bad = ~np.isfinite(rows).all(axis=1)
+    zero = np.zeros(len(given), bool)
+    long = np.zeros(len(given), bool)
+    if metric is Metric.COSINE:
+        zero = np.asarray(~rows.any(axis=1))
+    else:
+        long = np.linalg.norm(rows.astype(np.float64), axis=1) > MAX_RAW_NORM
+    if bad.any() or zero.any() or long.any():
+        at = int(np.flatnonzero(bad | zero | long)[0])
+        problem = (
+            "contains NaN or Inf"
+            if bad[at]
+            else "is all zeros (it has no direction)"
+            if zero[at]
+            else f"is longer than {MAX_RAW_NORM:.0e}: the scores of a dot or L2 "
+            "collection would overflow"
+        )
+        raise invalid(f"documents[{given[at]}].vector", problem)
+
+
+def check_documents(
+    collection: DocumentTarget, documents: Sequence[Document], limits: Limits
+) -> None:
+    """The checks of an upsert before anything is encoded or written."""
+    if not documents:
+        raise invalid("documents", "must not be empty")
+    if len(documents) > limits.max_documents:
+        raise invalid(
+            "documents", f"at most {limits.max_documents} in one request, got {len(documents)}"
+        )
+    seen: dict[str, int] = {}
+    for i, doc in enumerate(documents):
+        check_document(doc, i, collection, seen, limits)
+
+
 def check_document(
-    doc: Document, i: int, collection: Collection, seen: dict[str, int], limits: Limits
+    doc: Document, i: int, collection: DocumentTarget, seen: dict[str, int], limits: Limits
 ) -> None:
     """InvalidArgument naming documents[i] and its field."""
     name = f"documents[{i}]"
@@ -1076,7 +1075,7 @@ def check_document(
             raise invalid(f"{name}.vector", f"expected {collection.dimension} values, got {size}")
     elif not doc.text.strip():
         raise invalid(name, "needs a text or a vector")
-    elif collection._model is None:
+    elif not collection.has_model:
         raise FailedPrecondition(
             f"{name}: collection {collection.name!r} has no model to encode text; send "
             f"its vector ({collection.dimension} values)"
@@ -1150,7 +1149,56 @@ def _merge(
     )
 
 
-def _check_no_restrict(restrict: int) -> None:
+def metric_scores(metric: Metric, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Scores of each query (n, d) against vectors in index form (m, d) -> (n, m)."""
+    if metric is Metric.L2:
+        sq = (queries**2).sum(1)[:, None] - 2 * queries @ vectors.T + (vectors**2).sum(1)
+        return np.asarray(-np.sqrt(np.maximum(sq, 0)), np.float32)
+    return np.asarray(queries @ vectors.T, np.float32)
+
+
+def exact_search(
+    matrix: np.ndarray,
+    metric: Metric,
+    batch: QueryBatch,
+    k: int,
+    method: AnalogyMethod,
+    allowed: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best rows of `matrix` (index form, a row per label) among the `allowed`
+    ones for each query, by brute force; the rows are labels (-1: none)."""
+    candidates = np.flatnonzero(allowed)  # ascending labels
+    n = len(batch)
+    rows = np.full((n, k), -1, np.int64)
+    scores = np.full((n, k), -np.inf, np.float32)
+    if not len(candidates):
+        return rows, scores
+    # Gathering most of the matrix costs more than scoring all of it and masking.
+    whole = len(candidates) > len(matrix) // 2
+    if whole:
+        candidates = np.arange(len(matrix))
+    vectors = matrix if whole else matrix[candidates]
+    terms = batch.terms.shape[1] if method is AnalogyMethod.COSMUL else 1
+    per_chunk = max(1, (64 << 20) // (len(candidates) * 4 * terms))
+    for start in range(0, n, per_chunk):
+        checkpoint()
+        chunk = batch.rows(slice(start, start + per_chunk))
+        if method is AnalogyMethod.COSMUL:
+            sims = np.einsum("ntd,cd->ntc", chunk.terms, vectors)
+            s = cosmul_scores(sims, chunk.weights)
+        else:
+            s = metric_scores(metric, chunk.combined, vectors)
+        if whole:
+            s[:, ~allowed[: len(matrix)]] = -np.inf
+        _mask_labels(s, candidates, chunk.exclude)
+        r, v = top_k(s, min(k, len(candidates)))
+        found = np.where(r >= 0, candidates[np.maximum(r, 0)], -1)
+        rows[start : start + len(chunk), : r.shape[1]] = found
+        scores[start : start + len(chunk), : r.shape[1]] = v
+    return rows, scores
+
+
+def check_no_restrict(restrict: int) -> None:
     if restrict:
         raise invalid(
             "options.restrict",
@@ -1180,11 +1228,11 @@ def _capacity_for(count: int) -> int:
     return capacity
 
 
-def _encode_token(doc_id: str) -> str:
+def encode_token(doc_id: str) -> str:
     return doc_id.encode("utf-8").hex()
 
 
-def _decode_token(token: str) -> str:
+def decode_token(token: str) -> str:
     if not token:
         return ""
     try:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from latentd.core.arithmetic import DEFAULT_K, DEFAULT_OPTIONS
 from latentd.core.checks import check_count, check_exact_work, check_k, check_options
-from latentd.core.collection import MAX_RAW_NORM, Collection
+from latentd.core.collection import MAX_RAW_NORM
 from latentd.core.direction_book import DirectionBook
 from latentd.core.directions import removal_for
 from latentd.core.documents import Filter, Hit, Metric, SearchHits, SearchQuery
@@ -23,9 +24,12 @@ from latentd.core.search import Hits, QueryBatch
 from latentd.core.terms import ResolvedTerms, TermResolver, build_batch
 from latentd.core.types import AnalogyMethod, QueryOptions, Term
 
+if TYPE_CHECKING:
+    from latentd.core.collections import AnyCollection
+
 
 def search(
-    collection: Collection,
+    collection: AnyCollection,
     queries: Sequence[SearchQuery],
     limits: Limits,
     *,

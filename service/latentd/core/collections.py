@@ -1,5 +1,7 @@
-"""The collections of a server: one directory each under the data directory, opened at
-start, created and deleted by request."""
+"""The collections of a server, opened at start, created and deleted by request: the
+embedded ones one directory each under the data directory, the Milvus ones in the Milvus
+of --milvus-uri (by default a Milvus Lite file under the data directory). Above this
+module nothing knows which backend holds a collection."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from latentd.core.collection import (
     DATABASE,
@@ -17,6 +21,13 @@ from latentd.core.collection import (
     TRASH_PREFIX,
     Collection,
     read_settings,
+)
+from latentd.core.collection_backends import (
+    BACKENDS,
+    EMBEDDED,
+    MILVUS,
+    MILVUS_LITE_FILE,
+    MilvusParams,
 )
 from latentd.core.database_check import check_database, damaged
 from latentd.core.documents import CollectionInfo, CollectionSettings, Metric
@@ -31,6 +42,11 @@ from latentd.core.errors import (
 from latentd.core.hnsw_params import HnswParams
 from latentd.core.space import Space
 
+if TYPE_CHECKING:
+    from latentd.core.milvus_collection import MilvusCollection
+
+    AnyCollection = Collection | MilvusCollection
+
 log = logging.getLogger(__name__)
 
 # A name is a directory name: never a path, never hidden, never "." or "..".
@@ -40,13 +56,23 @@ MAX_DIMENSION = 65_536
 
 class Collections:
     def __init__(
-        self, data_dir: Path, sentence_model: Callable[[str], Space], hnsw: HnswParams | None = None
+        self,
+        data_dir: Path,
+        sentence_model: Callable[[str], Space],
+        hnsw: HnswParams | None = None,
+        *,
+        backend: str = EMBEDDED,
+        milvus: MilvusParams | None = None,
     ) -> None:
-        """`sentence_model(name)` returns a loaded sentence model or raises NotFound."""
+        """`sentence_model(name)` returns a loaded sentence model or raises NotFound.
+        `backend`: where new collections go unless a create names one."""
         self.data_dir = Path(data_dir)
         self._sentence_model = sentence_model
         self._hnsw = hnsw or HnswParams()
-        self._open: dict[str, Collection] = {}
+        self.backend = backend
+        self._milvus_params = milvus or MilvusParams()
+        self._milvus: Any = None  # the MilvusClient, made when first needed
+        self._open: dict[str, AnyCollection] = {}
         self._lock = threading.Lock()  # guards the set of collections, not their contents
         # Called with a deleted collection's name: what belongs to it elsewhere goes too
         # (its saved directions), so a new collection of that name starts clean.
@@ -65,6 +91,43 @@ class Collections:
                 continue
             collection = self._open_checked(directory)
             self._open[collection.name] = collection
+        if self._uses_milvus():
+            from latentd.core.milvus_collection import open_all
+
+            for milvus_collection in open_all(
+                self._milvus_client(), self._sentence_model, self.milvus_uri
+            ):
+                if milvus_collection.name in self._open:
+                    raise FailedPrecondition(
+                        f"collection {milvus_collection.name!r} is both in the data directory "
+                        f"and in Milvus ({self.milvus_uri}); rename or delete one"
+                    )
+                self._open[milvus_collection.name] = milvus_collection
+
+    @property
+    def milvus_uri(self) -> str:
+        uri = self._milvus_params.uri
+        if not uri:
+            return str(self.data_dir / MILVUS_LITE_FILE)
+        if "://" in uri:
+            return uri
+        return str(Path(uri).expanduser())  # a Milvus Lite file
+
+    def _uses_milvus(self) -> bool:
+        """Whether the server keeps collections in Milvus: it is the default backend, a
+        URI was given, or an earlier start made collections in the Milvus Lite file."""
+        return (
+            self.backend == MILVUS
+            or bool(self._milvus_params.uri)
+            or (self.data_dir / MILVUS_LITE_FILE).exists()
+        )
+
+    def _milvus_client(self) -> Any:
+        if self._milvus is None:
+            from latentd.core.milvus_store import connect
+
+            self._milvus = connect(self.milvus_uri, self._milvus_params.token)
+        return self._milvus
 
     def _open_checked(self, directory: Path) -> Collection:
         """A collection whose file passed SQLite's integrity check; DataLoss, naming the
@@ -93,8 +156,13 @@ class Collections:
         m: int | None = None,
         ef_construction: int | None = None,
         exist_ok: bool = False,
+        backend: str = "",
     ) -> CollectionInfo:
+        backend = backend or self.backend
+        if backend not in BACKENDS:
+            raise invalid("backend", f"must be {' or '.join(BACKENDS)}, got {shown(backend)}")
         settings, encoder = self._settings(name, model, dimension, metric, m, ef_construction)
+        settings = replace(settings, backend=backend)
         with self._lock:
             existing = self._open.get(name)
             if existing is not None:
@@ -110,19 +178,27 @@ class Collections:
                     )
                 return existing.info()
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            collection = Collection.create(self.data_dir / name, settings, encoder)
+            collection: AnyCollection
+            if backend == MILVUS:
+                from latentd.core.milvus_collection import MilvusCollection
+
+                collection = MilvusCollection.create(
+                    self._milvus_client(), settings, encoder, self.milvus_uri
+                )
+            else:
+                collection = Collection.create(self.data_dir / name, settings, encoder)
             self._open[name] = collection
             log.info("collection %s created (%s)", name, settings)
             return collection.info()
 
-    def get(self, name: str) -> Collection:
+    def get(self, name: str) -> AnyCollection:
         collection = self._open.get(name)
         if collection is None:
             known = ", ".join(sorted(self._open)) or "none"
             raise NotFound(f"collection: unknown collection {shown(name)}; known: {known}")
         return collection
 
-    def find(self, name: str) -> Collection | None:
+    def find(self, name: str) -> AnyCollection | None:
         return self._open.get(name)
 
     def info(self, name: str) -> CollectionInfo:
@@ -143,6 +219,8 @@ class Collections:
     def close(self) -> None:
         for collection in list(self._open.values()):
             collection.close()
+        if self._milvus is not None:
+            self._milvus.close()
 
     def _settings(
         self,
@@ -187,7 +265,7 @@ class Collections:
 
 
 def _differences(old: CollectionSettings, new: CollectionSettings) -> str:
-    fields = ("model", "dimension", "metric", "m", "ef_construction")
+    fields = ("model", "dimension", "metric", "m", "ef_construction", "backend")
     return "; ".join(
         f"{f} is {getattr(old, f)!r}, not {getattr(new, f)!r}"
         for f in fields

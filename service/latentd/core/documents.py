@@ -28,6 +28,7 @@ class CollectionSettings:
     metric: Metric = Metric.COSINE
     m: int = 16
     ef_construction: int = 200
+    backend: str = "embedded"  # where the documents are kept: "embedded" or "milvus"
 
 
 @dataclass(frozen=True)

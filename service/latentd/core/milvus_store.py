@@ -19,12 +19,14 @@ Milvus standalone or distributed cluster by URI alike:
   schema or collection that does not fit FailedPrecondition; each message names the
   collection and the backend, never INTERNAL.
 
-Not yet wired into the server: `Collection` still owns the embedded store (issue 12)."""
+`MilvusCollection` (core/milvus_collection.py) is the collection over this store."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
+import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -35,14 +37,44 @@ from latentd.core.errors import DeadlineExceeded, FailedPrecondition, LatentErro
 from latentd.core.milvus_expressions import FIELD as TYPED
 from latentd.core.milvus_expressions import expression, string_literal, typed_metadata
 
+
+class _NoLiteTimestampNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info
+        if not error or error[0] is not NotImplementedError:
+            return True
+        return "AllocTimestamp" not in "".join(traceback.format_tb(error[2]))
+
+
+def _quiet_lite_noise() -> None:
+    """Milvus Lite has no timestamp service: at every query iterator its in-process
+    server logs the unimplemented AllocTimestamp call with a traceback, and pymilvus warns
+    before it takes the client's clock instead, which is right for a local file. Both are
+    noise. (After pymilvus is imported: it sets its loggers' levels as it loads.)"""
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    server_log = logging.getLogger("grpc._server")
+    if not any(isinstance(f, _NoLiteTimestampNoise) for f in server_log.filters):
+        server_log.addFilter(_NoLiteTimestampNoise())
+
+
 BACKEND = "milvus"
-ID, TEXT, METADATA, VECTOR = "id", "text", "metadata", "vector"
+ID, TEXT, METADATA, VECTOR, EXPONENT = "id", "text", "metadata", "vector", "exponent"
 MAX_ID_BYTES = 512
 MAX_TEXT_BYTES = 65_535  # Milvus's longest VARCHAR
 CONSISTENCY = "Strong"
 METRIC_OF = {Metric.COSINE: "COSINE", Metric.DOT: "IP", Metric.L2: "L2"}
 # Milvus answers a query with at most this many entities (its default query window).
 QUERY_WINDOW = 16_384
+GET_CHUNK = 1024  # ids fetched by one get
+
+
+def connect(uri: str, token: str = "") -> Any:
+    """A MilvusClient for a Milvus Lite file (a path) or a server (http://host:port)."""
+    from pymilvus import MilvusClient
+
+    _quiet_lite_noise()
+    with milvus_errors(None, uri):
+        return MilvusClient(uri=uri, token=token)
 
 
 class MilvusStore:
@@ -57,7 +89,9 @@ class MilvusStore:
     # -- creation --------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, client: Any, settings: CollectionSettings) -> MilvusStore:
+    def create(
+        cls, client: Any, settings: CollectionSettings, properties: dict[str, str] | None = None
+    ) -> MilvusStore:
         from pymilvus import DataType, MilvusClient
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -66,6 +100,7 @@ class MilvusStore:
         schema.add_field(METADATA, DataType.JSON)
         schema.add_field(TYPED, DataType.JSON)
         schema.add_field(VECTOR, DataType.FLOAT_VECTOR, dim=settings.dimension)
+        schema.add_field(EXPONENT, DataType.INT32)
         index = client.prepare_index_params()
         index.add_index(
             VECTOR,
@@ -77,6 +112,8 @@ class MilvusStore:
             client.create_collection(
                 settings.name, schema=schema, index_params=index, consistency_level=CONSISTENCY
             )
+            if properties:
+                client.alter_collection_properties(settings.name, properties=properties)
         return cls(client, settings)
 
     def drop(self) -> None:
@@ -87,16 +124,19 @@ class MilvusStore:
 
     def upsert(self, documents: Sequence[Document]) -> int:
         """Store documents whose vectors are set (encoded and checked by the caller)."""
-        rows = [
-            {
-                ID: doc.id,
-                TEXT: doc.text,
-                METADATA: doc.metadata,
-                TYPED: typed_metadata(doc.metadata),
-                VECTOR: np.asarray(doc.vector, dtype=np.float32).tolist(),
-            }
-            for doc in documents
-        ]
+        rows = []
+        for doc in documents:
+            stored, exponent = self._stored_form(np.asarray(doc.vector, dtype=np.float32))
+            rows.append(
+                {
+                    ID: doc.id,
+                    TEXT: doc.text,
+                    METADATA: doc.metadata,
+                    TYPED: typed_metadata(doc.metadata),
+                    VECTOR: stored.tolist(),
+                    EXPONENT: exponent,
+                }
+            )
         with milvus_errors(self.name):
             self.client.upsert(self.name, rows)
         return len(rows)
@@ -106,7 +146,7 @@ class MilvusStore:
     ) -> tuple[list[Document], list[str]]:
         """The documents of `ids` that exist, in the order asked, and the missing ids."""
         wanted = list(dict.fromkeys(ids))
-        fields = [ID, TEXT, METADATA, *([VECTOR] if with_vector else [])]
+        fields = [ID, TEXT, METADATA, *([VECTOR, EXPONENT] if with_vector else [])]
         with milvus_errors(self.name):
             rows = self.client.get(self.name, ids=wanted, output_fields=fields) if wanted else []
         by_id = {row[ID]: _document(row, with_vector) for row in rows}
@@ -159,11 +199,36 @@ class MilvusStore:
         return [[(hit["id"], self._score(hit["distance"])) for hit in hits] for hits in results]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        with milvus_errors(self.name):
-            rows = self.client.get(self.name, ids=list(ids), output_fields=[VECTOR])
-        return {row[ID]: np.asarray(row[VECTOR], dtype=np.float32) for row in rows}
+        """The vectors of the ids that exist, as stored."""
+        found: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), GET_CHUNK):
+            with milvus_errors(self.name):
+                rows = self.client.get(
+                    self.name,
+                    ids=wanted[start : start + GET_CHUNK],
+                    output_fields=[VECTOR, EXPONENT],
+                )
+            found.update((row[ID], _given_form(row)) for row in rows)
+        return found
+
+    def ids(self, filter: Filter | None = None) -> list[str]:
+        """The ids of every document (that matches the filter), in no order."""
+        return self._ids_where(expression(filter))
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _stored_form(self, vector: np.ndarray) -> tuple[np.ndarray, int]:
+        """A cosine collection's vector scaled by a power of two to a length near 1, and
+        the power: Milvus computes cosines in float32, whose norms overflow past 1e19
+        (and lose precision for tiny vectors); the scale changes no cosine, and is
+        undone exactly on reading (but for components 2^126 times smaller than the
+        largest, which the scaling down can flush to zero)."""
+        if self.settings.metric is not Metric.COSINE:
+            return vector, 0
+        norm = float(np.linalg.norm(vector.astype(np.float64)))
+        _, exponent = math.frexp(norm) if norm > 0 else (0.0, 0)
+        return np.ldexp(vector, -exponent).astype(np.float32), exponent
 
     def _score(self, distance: float) -> float:
         if self.settings.metric is Metric.L2:  # Milvus: the squared distance
@@ -191,25 +256,36 @@ def _with_ids(condition: str, ids: Sequence[str]) -> str:
     return f"({listed}) and ({condition})" if condition else listed
 
 
+def _given_form(row: dict[str, Any]) -> np.ndarray:
+    """A stored vector as it was given (see MilvusStore._stored_form)."""
+    stored = np.asarray(row[VECTOR], dtype=np.float32)
+    exponent = int(row.get(EXPONENT) or 0)
+    return np.ldexp(stored, exponent).astype(np.float32) if exponent else stored
+
+
 def _document(row: dict[str, Any], with_vector: bool) -> Document:
-    vector = np.asarray(row[VECTOR], dtype=np.float32) if with_vector else None
+    vector = _given_form(row) if with_vector else None
     return Document(row[ID], row.get(TEXT, ""), vector, dict(row.get(METADATA) or {}))
 
 
 @contextlib.contextmanager
-def milvus_errors(collection: str) -> Iterator[None]:
-    """Milvus's exceptions as core errors naming the collection and the backend."""
+def milvus_errors(collection: str | None, uri: str = "") -> Iterator[None]:
+    """Milvus's exceptions as core errors naming the collection (None: the backend
+    itself, at `uri`) and the backend."""
     from pymilvus.exceptions import MilvusException
 
     try:
         yield
     except MilvusException as exc:
-        raise translated(exc, collection) from None
+        raise translated(exc, collection, uri) from None
 
 
-def translated(exc: Any, collection: str) -> LatentError:
+def translated(exc: Any, collection: str | None, uri: str = "") -> LatentError:
     message = str(getattr(exc, "message", "") or exc)
-    where = f"collection {collection!r} (backend {BACKEND})"
+    if collection is None:
+        where = f"collections backend {BACKEND} ({uri})" if uri else f"backend {BACKEND}"
+    else:
+        where = f"collection {collection!r} (backend {BACKEND})"
     lowered = message.lower()
     if "timeout" in lowered or "deadline" in lowered:
         return DeadlineExceeded(f"{where}: Milvus did not answer in time: {message}")

@@ -674,23 +674,25 @@ class HnswConfig(_message.Message):
     def __init__(self, m: _Optional[int] = ..., ef_construction: _Optional[int] = ...) -> None: ...
 
 class CreateCollectionRequest(_message.Message):
-    __slots__ = ("name", "model", "dimension", "metric", "hnsw", "exist_ok")
+    __slots__ = ("name", "model", "dimension", "metric", "hnsw", "exist_ok", "backend")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
     HNSW_FIELD_NUMBER: _ClassVar[int]
     EXIST_OK_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: str
     dimension: int
     metric: Metric
     hnsw: HnswConfig
     exist_ok: bool
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[_Union[Metric, str]] = ..., hnsw: _Optional[_Union[HnswConfig, _Mapping]] = ..., exist_ok: _Optional[bool] = ...) -> None: ...
+    backend: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[_Union[Metric, str]] = ..., hnsw: _Optional[_Union[HnswConfig, _Mapping]] = ..., exist_ok: _Optional[bool] = ..., backend: _Optional[str] = ...) -> None: ...
 
 class CollectionInfo(_message.Message):
-    __slots__ = ("name", "model", "dimension", "metric", "hnsw", "count", "index_state", "disk_bytes")
+    __slots__ = ("name", "model", "dimension", "metric", "hnsw", "count", "index_state", "disk_bytes", "backend")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
@@ -699,6 +701,7 @@ class CollectionInfo(_message.Message):
     COUNT_FIELD_NUMBER: _ClassVar[int]
     INDEX_STATE_FIELD_NUMBER: _ClassVar[int]
     DISK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: str
     dimension: int
@@ -707,7 +710,8 @@ class CollectionInfo(_message.Message):
     count: int
     index_state: IndexState
     disk_bytes: int
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[_Union[Metric, str]] = ..., hnsw: _Optional[_Union[HnswConfig, _Mapping]] = ..., count: _Optional[int] = ..., index_state: _Optional[_Union[IndexState, str]] = ..., disk_bytes: _Optional[int] = ...) -> None: ...
+    backend: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., dimension: _Optional[int] = ..., metric: _Optional[_Union[Metric, str]] = ..., hnsw: _Optional[_Union[HnswConfig, _Mapping]] = ..., count: _Optional[int] = ..., index_state: _Optional[_Union[IndexState, str]] = ..., disk_bytes: _Optional[int] = ..., backend: _Optional[str] = ...) -> None: ...
 
 class GetCollectionRequest(_message.Message):
     __slots__ = ("name",)

@@ -1,0 +1,403 @@
+"""A collection whose documents live in Milvus: the same Space and the same document
+operations as the embedded `Collection` (core/collection.py), so nothing above the core
+knows which backend holds a collection.
+
+What differs is where the work happens. Writes, reads, counts, scrolls, filters and the
+HNSW search itself happen in Milvus (core/milvus_store.py), so the collection can grow
+past one machine's memory and be shared by several latentd replicas. Latent keeps only
+a map of the document ids it has handed out as rows (labels): search results are rows
+of `keys`, as for every space.
+
+The operations that need every vector at once (exact search, 3CosMul, Project's `top`,
+removing directions) fetch the whole collection into memory, up to
+`MAX_MATRIX_DOCUMENTS`; past that they are refused with FAILED_PRECONDITION, naming the
+limit and the searches that still work. What was fetched is kept for `MATRIX_TTL_S` or
+until this server writes to the collection, so that one request sees one matrix (its
+mask and its rows agree) and a writer reads its own writes; several latentd replicas
+may write to the same Milvus collection, and a replica sees the others' writes in these
+operations within that time. `version` changes with every fetch and every write."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from latentd.core.collection import (
+    check_documents,
+    check_no_restrict,
+    decode_token,
+    document_vectors,
+    encode_token,
+    exact_search,
+)
+from latentd.core.documents import (
+    CollectionInfo,
+    CollectionSettings,
+    Document,
+    Filter,
+    Metric,
+)
+from latentd.core.errors import FailedPrecondition
+from latentd.core.filters import check_filter
+from latentd.core.geometry import unit
+from latentd.core.limits import Limits
+from latentd.core.milvus_store import BACKEND, MilvusStore, milvus_errors
+from latentd.core.search import Hits, QueryBatch
+from latentd.core.space import Space
+from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
+
+# Documents the whole-collection operations fetch at most (384-d: 1.5 GB of float32).
+MAX_MATRIX_DOCUMENTS = 1_000_000
+MATRIX_TTL_S = 2.0
+# The property of a Milvus collection that holds the settings Latent reopens it with;
+# collections without it are not Latent's, and are left alone.
+SETTINGS_PROPERTY = "latent.collection"
+
+
+class MilvusCollection:
+    """A Space (core/space.py) of documents held in Milvus."""
+
+    kind = "collection"
+    has_keys = True
+    has_subwords = False
+    backend = BACKEND
+
+    def __init__(self, store: MilvusStore, model: Space | None, source: str) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.name = store.name
+        self.source = source
+        self._model = model
+        self._lock = threading.Lock()  # the label map and the fetched matrix
+        self._labels: list[str] = []
+        self._label_of: dict[str, int] = {}
+        self._version = 0
+        self._fetched: tuple[float, np.ndarray, np.ndarray] | None = None  # when, rows, live
+
+    # -- creation --------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, client: Any, settings: CollectionSettings, model: Space | None, source: str
+    ) -> MilvusCollection:
+        properties = {SETTINGS_PROPERTY: described_settings(settings)}
+        return cls(MilvusStore.create(client, settings, properties), model, source)
+
+    # -- the Space protocol ----------------------------------------------------------------
+
+    @property
+    def dimension(self) -> int:
+        return self.settings.dimension
+
+    @property
+    def size(self) -> int:
+        return self.store.count()
+
+    @property
+    def keys(self) -> _Labels:
+        return _Labels(self._labels)
+
+    @property
+    def index_state(self) -> IndexState:
+        return IndexState.HNSW  # Milvus indexes as it writes; strong reads see every write
+
+    @property
+    def max_tokens(self) -> int:
+        return self._model.max_tokens if self._model is not None else 0
+
+    @property
+    def prompt_names(self) -> list[str]:
+        return self._model.prompt_names if self._model is not None else []
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def unit_keys(self) -> bool:
+        return self.settings.metric is Metric.COSINE
+
+    def key_matrix(self) -> np.ndarray:
+        return self._whole()[0]
+
+    def key_mask(self, restrict: int = 0, filter: Filter | None = None) -> np.ndarray:
+        check_no_restrict(restrict)
+        if filter is not None:
+            check_filter(filter)
+        matrix, live = self._whole()
+        return self._allowed(filter, len(matrix), live)
+
+    def lookup(self, key: str) -> KeyLookup | None:
+        vectors = self.store.vectors([key])
+        if key not in vectors:
+            return None
+        return KeyLookup(self._label(key), key, self._index_form(vectors[key][None, :])[0])
+
+    def suggest(self, key: str, n: int = 3) -> list[str]:
+        return []  # ids are the caller's names, not words
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt_name: str = "",
+        truncate: bool = False,
+        field: str = "inputs",
+        max_request_tokens: int = 0,
+    ) -> Embedded:
+        return self.model.embed(
+            texts,
+            prompt_name=prompt_name,
+            truncate=truncate,
+            field=field,
+            max_request_tokens=max_request_tokens,
+        )
+
+    @property
+    def has_model(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> Space:
+        if self._model is None:
+            raise FailedPrecondition(
+                f"collection {self.name!r} has no model: it holds your own vectors of "
+                f"{self.dimension} dimensions, so it cannot encode text; send a vector"
+            )
+        return self._model
+
+    def search(
+        self,
+        batch: QueryBatch,
+        k: int,
+        method: AnalogyMethod,
+        *,
+        exact: bool,
+        restrict: int,
+        ef: int,
+        filter: Filter | None = None,
+    ) -> Hits:
+        check_no_restrict(restrict)
+        if exact or method is AnalogyMethod.COSMUL:
+            matrix, live = self._whole()
+            allowed = self._allowed(filter, len(matrix), live)
+            rows, scores = exact_search(matrix, self.settings.metric, batch, k, method, allowed)
+            return Hits(rows, scores, IndexState.EXACT)
+        # Milvus's HNSW scores its candidates with the full vectors: no rerank is needed.
+        # Excluded rows (the query's own documents) are asked for on top and dropped.
+        extra = batch.exclude.shape[1]
+        found = self.store.search(batch.combined, k + extra, filter, ef)
+        rows = np.full((len(batch), k), -1, np.int64)
+        scores = np.full((len(batch), k), -np.inf, np.float32)
+        for i, hits in enumerate(found):
+            excluded = set(batch.exclude[i][batch.exclude[i] >= 0].tolist())
+            kept = [(self._label(h), s) for h, s in hits]
+            kept = [(r, s) for r, s in kept if r not in excluded][:k]
+            for j, (row, score) in enumerate(kept):
+                rows[i, j], scores[i, j] = row, score
+        return Hits(rows, scores, IndexState.HNSW)
+
+    # -- documents -------------------------------------------------------------------------
+
+    def upsert(self, documents: Sequence[Document], limits: Limits) -> int:
+        """Store every document or none: all are checked and encoded first, then one
+        Milvus upsert writes them (Milvus refuses a bad batch whole)."""
+        check_documents(self, documents, limits)
+        vectors = document_vectors(self, documents, limits)
+        stored = [
+            Document(doc.id, doc.text, vectors[i], dict(doc.metadata))
+            for i, doc in enumerate(documents)
+        ]
+        count = self.store.upsert(stored)
+        self._changed()
+        return count
+
+    def delete(self, ids: Sequence[str] = (), filter: Filter | None = None) -> int:
+        if filter is not None:
+            check_filter(filter)
+        elif not ids:
+            from latentd.core.errors import invalid
+
+            raise invalid("ids", "give ids, a filter, or both")
+        deleted = self.store.delete(ids, filter)
+        self._changed()
+        return deleted
+
+    def documents_at(
+        self, labels: Sequence[int], *, with_vector: bool = False
+    ) -> list[Document | None]:
+        with self._lock:
+            ids = [self._labels[label] for label in labels]
+        found, _ = self.store.get(ids, with_vector=with_vector)
+        by_id = {doc.id: doc for doc in found}
+        return [by_id.get(doc_id) for doc_id in ids]
+
+    def get_documents(
+        self, ids: Sequence[str], *, with_vector: bool = False
+    ) -> tuple[list[Document], list[str]]:
+        return self.store.get(ids, with_vector=with_vector)
+
+    def count(self, filter: Filter | None = None) -> int:
+        if filter is not None:
+            check_filter(filter)
+        return self.store.count(filter)
+
+    def scroll(
+        self,
+        filter: Filter | None = None,
+        page_token: str = "",
+        limit: int = 100,
+        *,
+        with_vector: bool = False,
+    ) -> tuple[list[Document], str]:
+        if filter is not None:
+            check_filter(filter)
+        if limit < 1:
+            from latentd.core.errors import invalid
+
+            raise invalid("limit", f"must be at least 1, got {limit}")
+        page, more = self.store.scroll(
+            filter, decode_token(page_token), limit, with_vector=with_vector
+        )
+        return page, (encode_token(page[-1].id) if more and page else "")
+
+    def info(self) -> CollectionInfo:
+        return CollectionInfo(self.settings, self.size, self.index_state, 0)
+
+    def close(self) -> None:
+        pass  # the client is the server's; Milvus keeps the data
+
+    def destroy(self) -> None:
+        self.store.drop()
+
+    def wait_indexed(self, timeout: float | None = None) -> bool:
+        return True
+
+    # -- inside ----------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        with self._lock:
+            self._version += 1
+            self._fetched = None
+
+    def _label(self, doc_id: str) -> int:
+        with self._lock:
+            label = self._label_of.get(doc_id)
+            if label is None:
+                label = self._label_of[doc_id] = len(self._labels)
+                self._labels.append(doc_id)
+            return label
+
+    def _index_form(self, vectors: np.ndarray) -> np.ndarray:
+        if self.settings.metric is Metric.COSINE:
+            return unit(vectors)
+        return vectors
+
+    def _whole(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every document's vector in index form by label, and which labels are live."""
+        with self._lock:
+            fetched = self._fetched
+            if fetched is not None and time.monotonic() - fetched[0] < MATRIX_TTL_S:
+                return fetched[1], fetched[2]
+        count = self.store.count()
+        if count > MAX_MATRIX_DOCUMENTS:
+            raise FailedPrecondition(
+                f"collection {self.name!r} (backend {BACKEND}) holds {count} documents: exact "
+                f"search, 3CosMul, Project's top and removing directions fetch every vector, "
+                f"at most {MAX_MATRIX_DOCUMENTS}; HNSW search (not exact) and filters work "
+                "at any size"
+            )
+        ids = self.store.ids()
+        vectors = self.store.vectors(ids)
+        labels = [self._label(doc_id) for doc_id in ids]
+        with self._lock:
+            rows = np.zeros((len(self._labels), self.dimension), np.float32)
+            live = np.zeros(len(self._labels), bool)
+        if labels:
+            stacked = np.stack([vectors[doc_id] for doc_id in ids])
+            rows[labels] = self._index_form(stacked)
+            live[labels] = True
+        with self._lock:
+            self._version += 1
+            self._fetched = (time.monotonic(), rows, live)
+        return rows, live
+
+    def _allowed(self, filter: Filter | None, rows: int, live: np.ndarray) -> np.ndarray:
+        if filter is None:
+            return live.copy()
+        allowed = np.zeros(rows, bool)
+        for doc_id in self.store.ids(filter):
+            label = self._label(doc_id)
+            if label < rows:
+                allowed[label] = live[label]
+        return allowed
+
+
+class _Labels:
+    """Rows to document ids: the labels this collection has handed out."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self._labels = labels
+
+    def __getitem__(self, row: int) -> str:
+        return self._labels[row]
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+
+def described_settings(settings: CollectionSettings) -> str:
+    """The settings that reopen a Milvus collection, as its SETTINGS_PROPERTY."""
+    return json.dumps(
+        {
+            "model": settings.model,
+            "metric": settings.metric.name,
+            "m": settings.m,
+            "ef_construction": settings.ef_construction,
+        }
+    )
+
+
+def settings_of(name: str, described: dict[str, Any]) -> CollectionSettings | None:
+    """The settings of a Milvus collection Latent made (from describe_collection), or
+    None for one it did not make."""
+    try:
+        data = json.loads((described.get("properties") or {}).get(SETTINGS_PROPERTY) or "")
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    dimension = 0
+    for field in described.get("fields", []):
+        if field.get("name") == "vector":
+            dimension = int(field.get("params", {}).get("dim", 0))
+    return CollectionSettings(
+        name,
+        data["model"],
+        dimension,
+        Metric[data["metric"]],
+        data["m"],
+        data["ef_construction"],
+        BACKEND,
+    )
+
+
+def open_all(client: Any, model_of: Any, source: str) -> list[MilvusCollection]:
+    """The Milvus collections Latent made, reopened."""
+    opened = []
+    with milvus_errors(None, source):
+        names = client.list_collections()
+    for name in sorted(names):
+        with milvus_errors(name):
+            described = client.describe_collection(name)
+        settings = settings_of(name, described)
+        if settings is None:
+            continue
+        model = model_of(settings.model) if settings.model else None
+        opened.append(MilvusCollection(MilvusStore(client, settings), model, source))
+    return opened

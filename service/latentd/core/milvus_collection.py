@@ -46,7 +46,7 @@ from latentd.core.errors import FailedPrecondition
 from latentd.core.filters import check_filter
 from latentd.core.geometry import unit
 from latentd.core.limits import Limits
-from latentd.core.milvus_store import BACKEND, MilvusStore, milvus_errors
+from latentd.core.milvus_store import BACKEND, MilvusStore, is_lite, milvus_errors
 from latentd.core.search import Hits, QueryBatch
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
@@ -86,7 +86,8 @@ class MilvusCollection:
         cls, client: Any, settings: CollectionSettings, model: Space | None, source: str
     ) -> MilvusCollection:
         properties = {SETTINGS_PROPERTY: described_settings(settings)}
-        return cls(MilvusStore.create(client, settings, properties), model, source)
+        store = MilvusStore.create(client, settings, properties, flush_writes=is_lite(source))
+        return cls(store, model, source)
 
     # -- the Space protocol ----------------------------------------------------------------
 
@@ -270,7 +271,7 @@ class MilvusCollection:
         return CollectionInfo(self.settings, self.size, self.index_state, 0)
 
     def close(self) -> None:
-        pass  # the client is the server's; Milvus keeps the data
+        self.store.flush()
 
     def destroy(self) -> None:
         self.store.drop()
@@ -398,6 +399,9 @@ def open_all(client: Any, model_of: Any, source: str) -> list[MilvusCollection]:
         settings = settings_of(name, described)
         if settings is None:
             continue
+        with milvus_errors(name):
+            client.load_collection(name)  # a restarted Milvus holds it released
         model = model_of(settings.model) if settings.model else None
-        opened.append(MilvusCollection(MilvusStore(client, settings), model, source))
+        store = MilvusStore(client, settings, flush_writes=is_lite(source))
+        opened.append(MilvusCollection(store, model, source))
     return opened

@@ -20,6 +20,7 @@ operations within that time. `version` changes with every fetch and every write.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from latentd.core import collection as embedded
 from latentd.core.collection import (
     check_documents,
     check_no_restrict,
@@ -54,6 +56,7 @@ from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
 # Documents the whole-collection operations fetch at most (384-d: 1.5 GB of float32).
 MAX_MATRIX_DOCUMENTS = 1_000_000
 MATRIX_TTL_S = 2.0
+MAX_FILTERED_EF = 4096  # the breadth of a filtered HNSW search at most
 # The property of a Milvus collection that holds the settings Latent reopens it with;
 # collections without it are not Latent's, and are left alone.
 SETTINGS_PROPERTY = "latent.collection"
@@ -189,6 +192,19 @@ class MilvusCollection:
             allowed = self._allowed(filter, len(matrix), live)
             rows, scores = exact_search(matrix, self.settings.metric, batch, k, method, allowed)
             return Hits(rows, scores, IndexState.EXACT)
+        if filter is not None:
+            matching = self.store.count(filter)
+            # The embedded store's thresholds, read at each call (one policy for both).
+            selective = matching <= embedded.EXACT_FILTER_DOCS
+            if selective or matching <= embedded.EXACT_FILTER_SHARE * self.size:
+                # As the embedded store does: HNSW would wander far to find k of them
+                # (Milvus Lite filters its HNSW candidates afterwards: 0.57 recall@10 at
+                # one document in ten, bench/collections_backends.py).
+                return self._exact_among(batch, k, method, self.store.ids(filter))
+            # Breadth enough for k matches among the candidates.
+            share = matching / max(1, self.size)
+            wide = math.ceil(2 * k / share)
+            ef = min(MAX_FILTERED_EF, max(ef or embedded.DEFAULT_EF, wide))
         # Milvus's HNSW scores its candidates with the full vectors: no rerank is needed.
         # Excluded rows (the query's own documents) are asked for on top and dropped.
         extra = batch.exclude.shape[1]
@@ -202,6 +218,30 @@ class MilvusCollection:
             for j, (row, score) in enumerate(kept):
                 rows[i, j], scores[i, j] = row, score
         return Hits(rows, scores, IndexState.HNSW)
+
+    def _exact_among(
+        self, batch: QueryBatch, k: int, method: AnalogyMethod, ids: list[str]
+    ) -> Hits:
+        """The exact top k among the documents `ids` (fetched, scored here)."""
+        vectors = self.store.vectors(ids)
+        present = [doc_id for doc_id in ids if doc_id in vectors]
+        labels = np.asarray([self._label(doc_id) for doc_id in present], np.int64)
+        if not present:
+            rows = np.full((len(batch), k), -1, np.int64)
+            return Hits(rows, np.full((len(batch), k), -np.inf, np.float32), IndexState.EXACT)
+        matrix = self._index_form(np.stack([vectors[doc_id] for doc_id in present]))
+        position = {int(label): i for i, label in enumerate(labels)}
+        exclude = (
+            np.vectorize(lambda label: position.get(int(label), -1), otypes=[np.int64])(
+                batch.exclude
+            )
+            if batch.exclude.size
+            else batch.exclude
+        )
+        local = QueryBatch(batch.combined, batch.terms, batch.weights, exclude)
+        allowed = np.ones(len(present), bool)
+        rows, scores = exact_search(matrix, self.settings.metric, local, k, method, allowed)
+        return Hits(np.where(rows >= 0, labels[np.maximum(rows, 0)], -1), scores, IndexState.EXACT)
 
     # -- documents -------------------------------------------------------------------------
 

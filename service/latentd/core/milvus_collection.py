@@ -193,16 +193,17 @@ class MilvusCollection:
             rows, scores = exact_search(matrix, self.settings.metric, batch, k, method, allowed)
             return Hits(rows, scores, IndexState.EXACT)
         if filter is not None:
-            matching = self.store.count(filter)
-            # The embedded store's thresholds, read at each call (one policy for both).
-            selective = matching <= embedded.EXACT_FILTER_DOCS
-            if selective or matching <= embedded.EXACT_FILTER_SHARE * self.size:
-                # As the embedded store does: HNSW would wander far to find k of them
-                # (Milvus Lite filters its HNSW candidates afterwards: 0.57 recall@10 at
-                # one document in ten, bench/collections_backends.py).
-                return self._exact_among(batch, k, method, self.store.ids(filter))
+            # The embedded store's thresholds, read at each call (one policy for both):
+            # few matches are answered exactly among them, as HNSW would wander far to
+            # find k of them (Milvus Lite filters its HNSW candidates afterwards: 0.57
+            # recall@10 at one document in ten, bench/collections_backends.py).
+            total = self.store.estimated_count()
+            at_most = max(embedded.EXACT_FILTER_DOCS, int(embedded.EXACT_FILTER_SHARE * total))
+            few = self.store.ids_if_at_most(filter, at_most)
+            if few is not None:
+                return self._exact_among(batch, k, method, few)
             # Breadth enough for k matches among the candidates.
-            share = matching / max(1, self.size)
+            share = at_most / max(1, total)
             wide = math.ceil(2 * k / share)
             ef = min(MAX_FILTERED_EF, max(ef or embedded.DEFAULT_EF, wide))
         # Milvus's HNSW scores its candidates with the full vectors: no rerank is needed.

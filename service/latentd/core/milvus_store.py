@@ -244,6 +244,22 @@ class MilvusStore:
         """The ids of every document (that matches the filter), in no order."""
         return self._ids_where(expression(filter))
 
+    def ids_if_at_most(self, filter: Filter, at_most: int) -> list[str] | None:
+        """The ids of the documents matching `filter` when they are at most `at_most`
+        (one query), else None."""
+        with milvus_errors(self.name):
+            rows = self.client.query(
+                self.name, filter=expression(filter), output_fields=[ID], limit=at_most + 1
+            )
+        ids = list(dict.fromkeys(row[ID] for row in rows))
+        return ids if len(ids) <= at_most else None
+
+    def estimated_count(self) -> int:
+        """count(*): exact on a server; a recovered Milvus Lite may count an id twice."""
+        with milvus_errors(self.name):
+            rows = self.client.query(self.name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
     # -- inside ----------------------------------------------------------------------------
 
     def _stored_form(self, vector: np.ndarray) -> tuple[np.ndarray, int]:
@@ -275,6 +291,12 @@ class MilvusStore:
         return float(distance)
 
     def _ids_where(self, condition: str) -> list[str]:
+        with milvus_errors(self.name):  # one query answers most (an iterator is slower)
+            rows = self.client.query(
+                self.name, filter=condition, output_fields=[ID], limit=QUERY_WINDOW
+            )
+        if len(rows) < QUERY_WINDOW:
+            return list(dict.fromkeys(row[ID] for row in rows))
         ids: list[str] = []
         with milvus_errors(self.name):
             iterator = self.client.query_iterator(

@@ -7,6 +7,8 @@
 #   docker run --rm -p 50051:50051 -p 8080:8080 -v latent-cache:/var/cache/latent latent
 #
 # gRPC on 50051; the HTTP/JSON twin, OpenAI /v1/embeddings and the Explorer page on 8080.
+# Collections on a Milvus server: -e LATENT_COLLECTIONS_BACKEND=milvus
+#   -e LATENT_MILVUS_URI=http://milvus:19530 (docs/scaling.md).
 #
 # The HNSW index of the 400k GloVe words is built in the background on the first start
 # (about a minute on 2 cores; the server answers exactly meanwhile) and cached under
@@ -42,7 +44,7 @@ RUN pip install --upgrade pip \
     && if [ -n "$TORCH_INDEX_URL" ]; then \
          pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0; \
        fi \
-    && pip install -c constraints.txt ./clients/python . \
+    && pip install -c constraints.txt ./clients/python ".[milvus]" \
     && python -c "import hnswlib, latent, latentd, latentd.http.app as a; assert (a.EXPLORER_DIR / 'index.html').is_file()" \
     && latentd --help >/dev/null
 

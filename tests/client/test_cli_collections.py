@@ -76,11 +76,17 @@ def test_collection_create_info_list_delete(
     info = json.loads(out)
     assert (code, info["name"], info["dimension"], info["metric"]) == (0, "cli-life", 3, "l2")
 
+    backend = json.loads(run(capsys, "collection", "info", "cli-life", "--json", *target)[1])[
+        "backend"
+    ]
+    assert backend in ("embedded", "milvus")
     code, out, _ = run(capsys, "collection", "list", *target)
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].split() == ["name", "model", "dim", "metric", "docs", "index", "disk"]
+    headers = ["name", "model", "dim", "metric", "docs", "index", "disk", "backend"]
+    assert lines[0].split() == headers
     assert any(line.split()[:4] == ["cli-life", "-", "3", "l2"] for line in lines[1:])
+    assert any(line.split()[0] == "cli-life" and line.endswith(backend) for line in lines[1:])
 
     code, out, _ = run(capsys, "collection", "delete", "cli-life", *target)
     assert (code, out) == (0, "deleted collection cli-life\n")

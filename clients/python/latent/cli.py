@@ -1097,10 +1097,11 @@ def _cmd_collection(client: Client, args: argparse.Namespace) -> None:
                     str(i.count),
                     i.index_state or "-",
                     _size(i.disk_bytes),
+                    i.backend,
                 ]
                 for i in infos
             ]
-            headers = ["name", "model", "dim", "metric", "docs", "index", "disk"]
+            headers = ["name", "model", "dim", "metric", "docs", "index", "disk", "backend"]
             print(_table(headers, rows, right={2, 4, 6}))
         return
     if args.action == "delete":

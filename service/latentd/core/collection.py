@@ -145,12 +145,76 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 
-class Collection:
-    """A Space (core/space.py) of documents, stored under one directory."""
+class DocumentSpace:
+    """The Space side that every collection shares, whichever backend keeps its
+    documents (Collection here, MilvusCollection in core/milvus_collection.py): its keys
+    are document ids, its encoder its sentence model, or none for your own vectors."""
 
     kind = "collection"
     has_keys = True
     has_subwords = False
+    name: str
+    settings: CollectionSettings
+    _model: Space | None
+
+    @property
+    def dimension(self) -> int:
+        return self.settings.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._model.max_tokens if self._model is not None else 0
+
+    @property
+    def prompt_names(self) -> list[str]:
+        return self._model.prompt_names if self._model is not None else []
+
+    @property
+    def unit_keys(self) -> bool:
+        return self.settings.metric is Metric.COSINE
+
+    def suggest(self, key: str, n: int = 3) -> list[str]:
+        return []  # ids are the caller's names, not words: nothing to spell-check
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt_name: str = "",
+        truncate: bool = False,
+        field: str = "inputs",
+        max_request_tokens: int = 0,
+    ) -> Embedded:
+        return self.model.embed(
+            texts,
+            prompt_name=prompt_name,
+            truncate=truncate,
+            field=field,
+            max_request_tokens=max_request_tokens,
+        )
+
+    @property
+    def has_model(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> Space:
+        if self._model is None:
+            raise FailedPrecondition(
+                f"collection {self.name!r} has no model: it holds your own vectors of "
+                f"{self.dimension} dimensions, so it cannot encode text; send a vector"
+            )
+        return self._model
+
+    def _index_form(self, vectors: np.ndarray) -> np.ndarray:
+        """Rows as indexes and searches score them: unit length for cosine."""
+        if self.settings.metric is Metric.COSINE:
+            return unit(vectors)  # in float64: a float32 norm overflows at 1e20
+        return vectors
+
+
+class Collection(DocumentSpace):
+    """A Space (core/space.py) of documents, stored under one directory."""
 
     def __init__(self, directory: Path, settings: CollectionSettings, model: Space | None) -> None:
         self.name = settings.name
@@ -333,10 +397,6 @@ class Collection:
     # -- the Space protocol ------------------------------------------------------------
 
     @property
-    def dimension(self) -> int:
-        return self.settings.dimension
-
-    @property
     def size(self) -> int:
         return len(self._ids)
 
@@ -354,20 +414,8 @@ class Collection:
         return IndexState.BUILDING if busy else IndexState.HNSW
 
     @property
-    def max_tokens(self) -> int:
-        return self._model.max_tokens if self._model is not None else 0
-
-    @property
-    def prompt_names(self) -> list[str]:
-        return self._model.prompt_names if self._model is not None else []
-
-    @property
     def version(self) -> int:
         return self._generation
-
-    @property
-    def unit_keys(self) -> bool:
-        return self.settings.metric is Metric.COSINE
 
     def key_matrix(self) -> np.ndarray:
         # The mirror itself: a write replaces rows in place, a growth replaces the array.
@@ -386,39 +434,6 @@ class Collection:
             if label is None:
                 return None
             return KeyLookup(label, key, self._matrix[label].copy())
-
-    def suggest(self, key: str, n: int = 3) -> list[str]:
-        return []  # ids are the caller's names, not words: nothing to spell-check
-
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        prompt_name: str = "",
-        truncate: bool = False,
-        field: str = "inputs",
-        max_request_tokens: int = 0,
-    ) -> Embedded:
-        return self.model.embed(
-            texts,
-            prompt_name=prompt_name,
-            truncate=truncate,
-            field=field,
-            max_request_tokens=max_request_tokens,
-        )
-
-    @property
-    def has_model(self) -> bool:
-        return self._model is not None
-
-    @property
-    def model(self) -> Space:
-        if self._model is None:
-            raise FailedPrecondition(
-                f"collection {self.name!r} has no model: it holds your own vectors of "
-                f"{self.dimension} dimensions, so it cannot encode text; send a vector"
-            )
-        return self._model
 
     def search(
         self,
@@ -779,12 +794,6 @@ class Collection:
 
     def _vectors_of(self, documents: Sequence[Document], limits: Limits) -> np.ndarray:
         return document_vectors(self, documents, limits)
-
-    def _index_form(self, vectors: np.ndarray) -> np.ndarray:
-        """Rows as the index and the mirror keep them: unit length for cosine."""
-        if self.settings.metric is Metric.COSINE:
-            return unit(vectors)  # in float64: a float32 norm overflows at 1e20
-        return vectors
 
     def _allowed(self, filter: Filter | None) -> np.ndarray:
         """Labels a search may return: live ones that match. The mask of a filter is

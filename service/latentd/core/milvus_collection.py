@@ -30,6 +30,7 @@ import numpy as np
 
 from latentd.core import collection as embedded
 from latentd.core.collection import (
+    DocumentSpace,
     check_documents,
     check_no_restrict,
     decode_token,
@@ -44,14 +45,13 @@ from latentd.core.documents import (
     Filter,
     Metric,
 )
-from latentd.core.errors import FailedPrecondition
+from latentd.core.errors import FailedPrecondition, invalid
 from latentd.core.filters import check_filter
-from latentd.core.geometry import unit
 from latentd.core.limits import Limits
 from latentd.core.milvus_store import BACKEND, MilvusStore, is_lite, milvus_errors
 from latentd.core.search import Hits, QueryBatch
 from latentd.core.space import Space
-from latentd.core.types import AnalogyMethod, Embedded, IndexState, KeyLookup
+from latentd.core.types import AnalogyMethod, IndexState, KeyLookup
 
 # Documents the whole-collection operations fetch at most (384-d: 1.5 GB of float32).
 MAX_MATRIX_DOCUMENTS = 1_000_000
@@ -62,12 +62,9 @@ MAX_FILTERED_EF = 4096  # the breadth of a filtered HNSW search at most
 SETTINGS_PROPERTY = "latent.collection"
 
 
-class MilvusCollection:
+class MilvusCollection(DocumentSpace):
     """A Space (core/space.py) of documents held in Milvus."""
 
-    kind = "collection"
-    has_keys = True
-    has_subwords = False
     backend = BACKEND
 
     def __init__(self, store: MilvusStore, model: Space | None, source: str) -> None:
@@ -95,10 +92,6 @@ class MilvusCollection:
     # -- the Space protocol ----------------------------------------------------------------
 
     @property
-    def dimension(self) -> int:
-        return self.settings.dimension
-
-    @property
     def size(self) -> int:
         return self.store.count()
 
@@ -111,20 +104,8 @@ class MilvusCollection:
         return IndexState.HNSW  # Milvus indexes as it writes; strong reads see every write
 
     @property
-    def max_tokens(self) -> int:
-        return self._model.max_tokens if self._model is not None else 0
-
-    @property
-    def prompt_names(self) -> list[str]:
-        return self._model.prompt_names if self._model is not None else []
-
-    @property
     def version(self) -> int:
         return self._version
-
-    @property
-    def unit_keys(self) -> bool:
-        return self.settings.metric is Metric.COSINE
 
     def key_matrix(self) -> np.ndarray:
         return self._whole()[0]
@@ -141,39 +122,6 @@ class MilvusCollection:
         if key not in vectors:
             return None
         return KeyLookup(self._label(key), key, self._index_form(vectors[key][None, :])[0])
-
-    def suggest(self, key: str, n: int = 3) -> list[str]:
-        return []  # ids are the caller's names, not words
-
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        prompt_name: str = "",
-        truncate: bool = False,
-        field: str = "inputs",
-        max_request_tokens: int = 0,
-    ) -> Embedded:
-        return self.model.embed(
-            texts,
-            prompt_name=prompt_name,
-            truncate=truncate,
-            field=field,
-            max_request_tokens=max_request_tokens,
-        )
-
-    @property
-    def has_model(self) -> bool:
-        return self._model is not None
-
-    @property
-    def model(self) -> Space:
-        if self._model is None:
-            raise FailedPrecondition(
-                f"collection {self.name!r} has no model: it holds your own vectors of "
-                f"{self.dimension} dimensions, so it cannot encode text; send a vector"
-            )
-        return self._model
 
     def search(
         self,
@@ -263,8 +211,6 @@ class MilvusCollection:
         if filter is not None:
             check_filter(filter)
         elif not ids:
-            from latentd.core.errors import invalid
-
             raise invalid("ids", "give ids, a filter, or both")
         deleted = self.store.delete(ids, filter)
         self._changed()
@@ -300,8 +246,6 @@ class MilvusCollection:
         if filter is not None:
             check_filter(filter)
         if limit < 1:
-            from latentd.core.errors import invalid
-
             raise invalid("limit", f"must be at least 1, got {limit}")
         page, more = self.store.scroll(
             filter, decode_token(page_token), limit, with_vector=with_vector
@@ -334,11 +278,6 @@ class MilvusCollection:
                 label = self._label_of[doc_id] = len(self._labels)
                 self._labels.append(doc_id)
             return label
-
-    def _index_form(self, vectors: np.ndarray) -> np.ndarray:
-        if self.settings.metric is Metric.COSINE:
-            return unit(vectors)
-        return vectors
 
     def _whole(self) -> tuple[np.ndarray, np.ndarray]:
         """Every document's vector in index form by label, and which labels are live."""

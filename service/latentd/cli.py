@@ -64,7 +64,7 @@ def serve(settings: Settings) -> int:
     from latentd.api.server import create_server
     from latentd.app import build_registry
     from latentd.core.data_dir_lock import lock_data_dir
-    from latentd.core.errors import DataLoss
+    from latentd.core.errors import LatentError
     from latentd.core.loaders import ModelLoadError
     from latentd.core.registry import Registry
     from latentd.malloc import start_trimmer, tune_malloc
@@ -123,7 +123,7 @@ def serve(settings: Settings) -> int:
             "listening on %s:%d; loading models (health: NOT_SERVING)", settings.host, running.port
         )
         build_registry(settings, registry=registry)
-    except (ModelLoadError, DataLoss, OSError) as exc:
+    except (ModelLoadError, LatentError, OSError) as exc:  # DataLoss, Milvus unreachable
         return _failed(running, f"latentd: error: {exc}")
     except Exception as exc:  # anything else a model load can raise
         log.debug("startup failed", exc_info=True)

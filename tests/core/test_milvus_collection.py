@@ -79,3 +79,21 @@ def test_mask_and_matrix_of_one_request_agree(collections: Collections) -> None:
     matrix = collection.key_matrix()
     collection.lookup("d7")
     assert len(collection.key_mask()) == len(matrix)  # the same fetch: they agree
+
+
+def test_close_logs_an_unreachable_milvus_and_goes_on(
+    collections: Collections, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymilvus.exceptions import MilvusException
+
+    from latentd.core.milvus_store import translated
+
+    collection = collections.get("m")
+    gone = MilvusException(code=2, message="Fail connecting to server on 127.0.0.1:19530")
+
+    def unreachable() -> None:  # what the store raises when Milvus has gone away
+        raise translated(gone, "m")
+
+    monkeypatch.setattr(collection.store, "flush", unreachable)
+    collection.close()  # no raise: the server's stop goes on
+    assert "collection 'm' (backend milvus): Milvus cannot be reached" in caplog.text

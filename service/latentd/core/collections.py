@@ -220,7 +220,10 @@ class Collections:
         for collection in list(self._open.values()):
             collection.close()
         if self._milvus is not None:
-            self._milvus.close()
+            try:
+                self._milvus.close()
+            except Exception as exc:  # the stop goes on; pymilvus may raise anything here
+                log.warning("closing the Milvus client: %s", exc)
 
     def _settings(
         self,

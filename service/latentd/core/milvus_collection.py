@@ -20,6 +20,7 @@ operations within that time. `version` changes with every fetch and every write.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -45,13 +46,15 @@ from latentd.core.documents import (
     Filter,
     Metric,
 )
-from latentd.core.errors import FailedPrecondition, invalid
+from latentd.core.errors import FailedPrecondition, LatentError, invalid
 from latentd.core.filters import check_filter
 from latentd.core.limits import Limits
 from latentd.core.milvus_store import BACKEND, MilvusStore, is_lite, milvus_errors
 from latentd.core.search import Hits, QueryBatch
 from latentd.core.space import Space
 from latentd.core.types import AnalogyMethod, IndexState, KeyLookup
+
+log = logging.getLogger(__name__)
 
 # Documents the whole-collection operations fetch at most (384-d: 1.5 GB of float32).
 MAX_MATRIX_DOCUMENTS = 1_000_000
@@ -256,7 +259,12 @@ class MilvusCollection(DocumentSpace):
         return CollectionInfo(self.settings, self.size, self.index_state, 0)
 
     def close(self) -> None:
-        self.store.flush()
+        """Seal what Milvus holds in memory (Milvus Lite needs it to come back intact);
+        a Milvus that cannot be reached then is logged, not raised: the stop goes on."""
+        try:
+            self.store.flush()
+        except LatentError as exc:
+            log.warning("%s", exc)
 
     def destroy(self) -> None:
         self.store.drop()

@@ -35,7 +35,7 @@ DOCUMENTS: list[dict[str, Any]] = [
     {"lang": "de", "n": True, "q": "new\nline é", 'we"ird': "k"},
     {},
     {"tags": ["a", "3", "b:true"], "n": 0, "year": -3.5},  # lists hold strings only
-    {"lang": "", "q": "s:x", "n": "1"},
+    {"lang": "", "q": "s:x", "n": "1", "it's": "o'clock"},
 ]
 
 
@@ -95,6 +95,8 @@ CASES = [
     condition(key="q", equals="new\nline é"),
     condition(key="q", equals="x"),  # the stored "s:x" is not the typed form of "x"
     condition(key='we"ird', equals="k"),
+    condition(key="it's", equals="o'clock"),  # apostrophes in keys and values
+    condition(key="it's", exists=True),
     condition(key='lang"] == "en" or exists metadata["q', exists=True),
     condition(key="lang", equals=""),
     Filter(none=(condition(key="lang", equals="en"),)),  # a missing key is not "en"

@@ -83,7 +83,7 @@ def _joined(parts: list[str], operator: str) -> str:
 
 def _condition(condition: Condition, field: str) -> str:
     key = string_literal(condition.key)
-    scalar, number, listed = (f"{field}[{part!r}][{key}]".replace("'", '"') for part in "snl")
+    scalar, number, listed = (f"{field}[{string_literal(part)}][{key}]" for part in "snl")
     if condition.exists is not None:
         present = f"(exists {scalar} or exists {number} or exists {listed})"
         return present if condition.exists else f"not {present}"

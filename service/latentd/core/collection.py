@@ -451,9 +451,7 @@ class Collection(DocumentSpace):
             allowed = self._allowed(filter)
             matching = int(allowed.sum())
             wanted = min(k + batch.exclude.shape[1], matching)
-            selective = filter is not None and (
-                matching <= EXACT_FILTER_DOCS or matching <= EXACT_FILTER_SHARE * self.size
-            )
+            selective = filter is not None and matching <= exact_filter_limit(self.size)
             if (
                 exact
                 or self._index is None
@@ -483,7 +481,7 @@ class Collection(DocumentSpace):
         """Store every document or none: all are checked (and texts encoded) before
         anything is written, then one SQLite transaction commits them."""
         check_documents(self, documents, limits)
-        vectors = self._vectors_of(documents, limits)
+        vectors = document_vectors(self, documents, limits)
         index_form = self._index_form(vectors)
         with self._lock.write():
             self._check_open()
@@ -791,9 +789,6 @@ class Collection(DocumentSpace):
     def _check_open(self) -> None:
         if self._closed:
             raise FailedPrecondition(f"collection {self.name!r} was deleted")
-
-    def _vectors_of(self, documents: Sequence[Document], limits: Limits) -> np.ndarray:
-        return document_vectors(self, documents, limits)
 
     def _allowed(self, filter: Filter | None) -> np.ndarray:
         """Labels a search may return: live ones that match. The mask of a filter is
@@ -1156,6 +1151,13 @@ def _merge(
     return np.take_along_axis(all_rows, order, axis=1), np.take_along_axis(
         all_scores, order, axis=1
     )
+
+
+def exact_filter_limit(size: int) -> int:
+    """A filter that matches at most this many of `size` documents is answered by an
+    exact search among its matches (EXACT_FILTER_DOCS, EXACT_FILTER_SHARE): the rule of
+    both backends."""
+    return max(EXACT_FILTER_DOCS, int(EXACT_FILTER_SHARE * size))
 
 
 def metric_scores(metric: Metric, queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:

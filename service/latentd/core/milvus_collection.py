@@ -144,12 +144,12 @@ class MilvusCollection(DocumentSpace):
             rows, scores = exact_search(matrix, self.settings.metric, batch, k, method, allowed)
             return Hits(rows, scores, IndexState.EXACT)
         if filter is not None:
-            # The embedded store's thresholds, read at each call (one policy for both):
-            # few matches are answered exactly among them, as HNSW would wander far to
-            # find k of them (Milvus Lite filters its HNSW candidates afterwards: 0.57
-            # recall@10 at one document in ten, bench/collections_backends.py).
+            # The embedded store's rule (one policy for both backends): few matches are
+            # answered exactly among them, as HNSW would wander far to find k of them
+            # (Milvus Lite filters its HNSW candidates afterwards: 0.57 recall@10 at one
+            # document in ten, bench/collections_backends.py).
             total = self.store.estimated_count()
-            at_most = max(embedded.EXACT_FILTER_DOCS, int(embedded.EXACT_FILTER_SHARE * total))
+            at_most = embedded.exact_filter_limit(total)
             few = self.store.ids_if_at_most(filter, at_most)
             if few is not None:
                 return self._exact_among(batch, k, method, few)
@@ -293,7 +293,7 @@ class MilvusCollection(DocumentSpace):
             fetched = self._fetched
             if fetched is not None and time.monotonic() - fetched[0] < MATRIX_TTL_S:
                 return fetched[1], fetched[2]
-        count = self.store.count()
+        count = self.store.estimated_count()  # a bound: the ids below are exact
         if count > MAX_MATRIX_DOCUMENTS:
             raise FailedPrecondition(
                 f"collection {self.name!r} (backend {BACKEND}) holds {count} documents: exact "

@@ -4,10 +4,9 @@ the handler wrapped by every interceptor, given a ServicerContext of this module
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, cast
+from typing import NoReturn, cast
 
 import grpc
 from google.protobuf.message import Message
@@ -45,12 +44,10 @@ class HttpCallContext:
         metadata: Sequence[tuple[str, str]],
         peer: str,
         cancelled: Sequence[threading.Event] = (),
-        deadline: float | None = None,
     ) -> None:
         self._metadata = tuple(metadata)
         self._peer = peer
         self._cancelled = tuple(cancelled)
-        self._deadline = deadline  # time.monotonic() value
         self._code: grpc.StatusCode | None = None
         self._details = ""
         self._trailing: tuple[tuple[str, str], ...] = ()
@@ -65,19 +62,11 @@ class HttpCallContext:
         return not any(event.is_set() for event in self._cancelled)
 
     def time_remaining(self) -> float:
-        if self._deadline is None:
-            return NO_DEADLINE_S
-        return max(0.0, self._deadline - time.monotonic())
+        return NO_DEADLINE_S  # HTTP calls carry no deadline; a disconnect cancels them
 
     def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
         self._code, self._details = code, details
         raise CallAborted(details)
-
-    def set_code(self, code: grpc.StatusCode) -> None:
-        self._code = code
-
-    def set_details(self, details: str) -> None:
-        self._details = details
 
     def code(self) -> grpc.StatusCode | None:
         return self._code
@@ -90,12 +79,6 @@ class HttpCallContext:
 
     def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
         return self._trailing
-
-    def add_callback(self, callback: Any) -> bool:
-        return False  # nothing calls back on an HTTP call's end
-
-    def auth_context(self) -> dict[str, list[bytes]]:
-        return {}
 
 
 def run_call(
